@@ -1,0 +1,36 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from server.config import load_settings
+from server.problems import register_error_handlers
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the web app. The eventsourcing application itself is built lazily, per process."""
+    config = dict(test_config or {})
+    settings = config.pop("SETTINGS", None) or load_settings()
+    app = Flask(__name__, instance_path=str(settings.instance_path), static_folder=None)
+    app.config.from_mapping(MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
+    app.config.from_prefixed_env("PANTAU")
+    app.config.update(config)
+    app.extensions["pantau.settings"] = settings
+
+    register_error_handlers(app)
+
+    from server.api import committees, meta, reports, session
+    from server.web import bp as web_bp
+
+    for blueprint in (meta.bp, session.bp, reports.bp, committees.bp, web_bp):
+        app.register_blueprint(blueprint)
+
+    from server.security_headers import add_security_headers
+
+    app.after_request(add_security_headers)
+    logging.getLogger("server").setLevel(logging.INFO)
+    return app

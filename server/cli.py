@@ -1,0 +1,120 @@
+"""The `pantau` command: import committees, manage users, run the demo and the projection worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from server.app import create_app
+from server.domain.base import SYSTEM
+from server.domain.errors import DomainError
+from server.domain.roles import ROLES
+from server.services import pantau
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
+def cli() -> None:
+    """Pantau: event-sourced field reporting for KPU committees."""
+
+
+@cli.group()
+def committees() -> None:
+    """Committee reference data."""
+
+
+@committees.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_committees_command(csv_file: Path) -> None:
+    """Register the PPK and PPS in CSV_FILE (re-running is safe)."""
+    from server.demo import import_committees
+
+    try:
+        new, existing = import_committees(pantau(), csv_file)
+    except (ValueError, DomainError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{new} committees registered, {existing} already present.")
+
+
+@cli.group()
+def users() -> None:
+    """Accounts."""
+
+
+@users.command("create")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--committee", default=None, help="Area code (PPS for pps_officer, PPK for ppk_officer).")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from standard input.")
+@click.option("--language", default="id", type=click.Choice(("id", "en")))
+@with_appcontext
+def create_user(username: str, role: str, committee: str | None, password_stdin: bool, language: str) -> None:
+    """Create an account with one role."""
+    password = sys.stdin.readline().rstrip("\n")
+    try:
+        pantau().create_account(username, password, role, committee, SYSTEM, language=language)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Account {username} created with role {role}" + (f" for {committee}." if committee else "."))
+
+
+@cli.group()
+def projections() -> None:
+    """Read models."""
+
+
+@projections.command("run")
+@with_appcontext
+def run_projections() -> None:
+    """Follow the event log and keep every read model current (the Procfile's worker)."""
+    from server.worker_process import run_until_signalled
+
+    run_until_signalled(current_app.extensions["pantau.settings"])
+
+
+@cli.command("demo")
+@click.option("--bind", default="127.0.0.1:8000", show_default=True)
+@with_appcontext
+def demo(bind: str) -> None:
+    """Set up the demo (committees, one account per role) and serve it with its worker until stopped."""
+    from server.demo import ensure_demo_accounts, import_committees
+    from server.worker_process import build_worker
+
+    settings = current_app.extensions["pantau.settings"]
+    application = pantau()
+    new, existing = import_committees(application)
+    accounts = ensure_demo_accounts(application)
+    click.echo(f"Database: {settings.database_url or settings.sqlite_path}")
+    click.echo(f"Committees: {new} new, {existing} already present.")
+    click.echo("Demo accounts (username / password / role / committee):")
+    for username, role, committee, password in accounts:
+        click.echo(f"  {username:16} {password:16} {role:12} {committee or '-'}")
+    env = dict(os.environ, PANTAU_BIND=bind, PANTAU_INSTANCE_PATH=str(settings.instance_path))
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:server.gunicorn_conf", "server.app:create_app()"], env=env
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"Serving http://{bind}/ (API at /api/v1, health at /healthz). Ctrl-C stops.")
+    worker = build_worker(settings)
+    try:
+        worker.run_forever(stop=lambda: stop.is_set() or web.poll() is not None)
+    finally:
+        web.terminate()
+        web.wait(timeout=15)
+    if web.returncode not in (0, -signal.SIGTERM) and not stop.is_set():
+        raise click.ClickException(f"gunicorn exited with status {web.returncode}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="pantau")

@@ -1,0 +1,311 @@
+"""The application service: load, act, save, return plain data. One method per command."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar
+from uuid import UUID
+
+import rfc8785
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from server.domain.account import Account, account_id
+from server.domain.base import Context, PantauAggregate
+from server.domain.checklist import checklist
+from server.domain.committee import Committee, committee_id, kind_of, parent_code
+from server.domain.complaint import Complaint
+from server.domain.correction import RegistrationCorrection
+from server.domain.errors import (
+    AlreadyExistsError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    SubmissionConflictError,
+)
+from server.domain.passwords import check_password, hash_password
+from server.domain.records import KINDS, as_record
+from server.domain.roles import Actor, check_grant
+from server.domain.visit import MonitoringVisit
+
+# Which permission each lifecycle step needs; the aggregate method of the same name enforces the rest.
+ACTIONS: dict[str, dict[str, str]] = {
+    "visit": {"amend": "visit:amend", "resolve_follow_up": "visit:amend"},
+    "complaint": {
+        "acknowledge": "complaint:handle",
+        "investigate": "complaint:handle",
+        "escalate": "complaint:handle",
+        "resolve": "complaint:handle",
+        "dismiss": "complaint:handle",
+        "reopen": "complaint:handle",
+    },
+    "correction": {"verify": "correction:verify", "approve": "correction:decide", "reject": "correction:decide"},
+}
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a write answers: the record, its log position, and whether this was a replay."""
+
+    record: dict[str, Any]
+    position: int
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+    actor: Actor
+
+
+def fingerprint(body: dict[str, Any]) -> str:
+    """Identity of a submission's content; RFC 8785 so key order and number spelling cannot matter."""
+    return hashlib.sha256(rfc8785.dumps(body)).hexdigest()
+
+
+def token_hash(token: str) -> str:
+    """Tokens are 256 random bits, so a plain SHA-256 is enough to make the stored value useless."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class PantauApplication(Application):
+    """Every write in Pantau goes through here."""
+
+    name = "Pantau"
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
+    snapshotting_intervals: ClassVar[dict[type, int]] = {Account: 50}
+
+    # --- committees -------------------------------------------------------------------------
+
+    def register_committee(self, code: str, name: str, context: Context) -> bool:
+        """Register a committee once; False if it already existed (imports are re-runnable)."""
+        kind = kind_of(code)
+        committee = Committee(code=code, kind=kind, name=name, parent=parent_code(code), context=context.as_event_data())
+        try:
+            self.save(committee)
+        except IntegrityError:
+            return False
+        return True
+
+    def committee(self, code: str) -> Committee:
+        """The committee for an area code, or NotFoundError."""
+        try:
+            kind_of(code)
+        except InvalidInputError:
+            raise NotFoundError(f"No committee with code {code}.") from None
+        try:
+            return self.repository.get(committee_id(code))
+        except AggregateNotFoundError:
+            raise NotFoundError(f"No committee with code {code}.") from None
+
+    # --- accounts ---------------------------------------------------------------------------
+
+    def create_account(
+        self, username: str, password: str, role: str, committee: str | None, context: Context, language: str = "id"
+    ) -> UUID:
+        """Create an account holding one role, scoped to a committee where the role needs one."""
+        committee_kind = self.committee(committee).kind if committee else None
+        check_grant(role, committee_kind)
+        if len(password) < 8:
+            raise InvalidInputError("A password needs at least 8 characters.", "password")
+        data = context.as_event_data()
+        account = Account(username=username, password_hash=hash_password(password), language=language, context=data)
+        account.grant_role(role=role, committee=committee, context=data)
+        try:
+            self.save(account)
+        except IntegrityError:
+            raise AlreadyExistsError(f"Username {username} is taken.") from None
+        return account.id
+
+    def account(self, username: str) -> Account:
+        try:
+            return self.repository.get(account_id(username))
+        except AggregateNotFoundError:
+            raise NotFoundError(f"No account {username}.") from None
+
+    def issue_token(self, username: str, password: str, ttl: timedelta, context: Context) -> IssuedToken:
+        """Password login: a random bearer token, of which only the hash is stored."""
+        try:
+            account = self.account(username)
+        except NotFoundError:
+            # Hash anyway so an unknown username takes as long as a wrong password.
+            check_password(hash_password("timing"), password)
+            raise PermissionDeniedError("Unknown username or wrong password.") from None
+        if not check_password(account.password_hash, password):
+            raise PermissionDeniedError("Unknown username or wrong password.")
+        if account.locked or account.role is None:
+            raise PermissionDeniedError("This account is locked or holds no role.")
+        token = f"{account.id.hex}.{secrets.token_urlsafe(32)}"
+        expires_at = datetime.now(timezone.utc) + ttl
+        login = Context(actor=account.username, role=account.role, device_time=context.device_time)
+        account.issue_token(token_hash=token_hash(token), expires_at=expires_at.isoformat(), context=login.as_event_data())
+        self.save(account)
+        return IssuedToken(token, expires_at, self._actor(account))
+
+    def actor_for_token(self, token: str) -> Actor:
+        """The account behind a bearer token, checked against its current state on every request."""
+        account_hex, _, secret = token.partition(".")
+        try:
+            account = self.repository.get(UUID(hex=account_hex))
+        except (ValueError, AggregateNotFoundError):
+            raise PermissionDeniedError("Invalid token.") from None
+        if not secret or not isinstance(account, Account):
+            raise PermissionDeniedError("Invalid token.")
+        expires_at = account.tokens.get(token_hash(token))
+        if expires_at is None or datetime.fromisoformat(expires_at) <= datetime.now(timezone.utc):
+            raise PermissionDeniedError("Token expired or revoked.")
+        if account.locked or account.role is None:
+            raise PermissionDeniedError("This account is locked or holds no role.")
+        return self._actor(account)
+
+    def revoke_token(self, actor: Actor, token: str) -> None:
+        """Log out: the token stops working at once, everywhere."""
+        account = self.account(actor.username)
+        account.revoke_token(token_hash=token_hash(token), context=self._context(actor).as_event_data())
+        self.save(account)
+
+    @staticmethod
+    def _actor(account: Account) -> Actor:
+        return Actor(account.id.hex, account.username, account.role or "", account.scope, account.language)
+
+    @staticmethod
+    def _context(actor: Actor, submission_id: str | None = None) -> Context:
+        return Context(actor=actor.username, role=actor.role, submission_id=submission_id)
+
+    # --- reports ----------------------------------------------------------------------------
+
+    def record_visit(self, actor: Actor, body: dict[str, Any], context: Context) -> Receipt:
+        """A monitoring visit; idempotent on the client's id."""
+        version = body["checklist_version"]
+        checklist(version).check_answers(body["checklist"])
+        return self._submit(
+            actor,
+            body,
+            lambda fp: MonitoringVisit(
+                id=UUID(str(body["id"])),
+                committee=body["committee"],
+                checklist_version=version,
+                checklist=body["checklist"],
+                findings=body.get("findings", ""),
+                follow_ups=list(body.get("follow_ups", [])),
+                fingerprint=fp,
+                context=context.as_event_data(),
+            ),
+        )
+
+    def file_complaint(self, actor: Actor, body: dict[str, Any], context: Context) -> Receipt:
+        """A complaint about a committee; idempotent on the client's id."""
+        return self._submit(
+            actor,
+            body,
+            lambda fp: Complaint(
+                id=UUID(str(body["id"])),
+                committee=body["committee"],
+                category=body["category"],
+                description=body["description"],
+                complainant=body.get("complainant"),
+                fingerprint=fp,
+                context=context.as_event_data(),
+            ),
+        )
+
+    def request_correction(self, actor: Actor, body: dict[str, Any], context: Context) -> Receipt:
+        """A voter registration correction; idempotent on the client's id."""
+        RegistrationCorrection.check_request(body["kind"], body["nik"], body.get("target_tps"), body.get("tms_reason"))
+        return self._submit(
+            actor,
+            body,
+            lambda fp: RegistrationCorrection(
+                id=UUID(str(body["id"])),
+                committee=body["committee"],
+                kind=body["kind"],
+                nik=body["nik"],
+                full_name=body["full_name"],
+                tps=body.get("tps"),
+                target_tps=body.get("target_tps"),
+                tms_reason=body.get("tms_reason"),
+                details=body.get("details", ""),
+                fingerprint=fp,
+                context=context.as_event_data(),
+            ),
+        )
+
+    def _submit(self, actor: Actor, body: dict[str, Any], build: Any) -> Receipt:
+        actor.check_permission("report:create")
+        committee = self.committee(body["committee"])
+        actor.check_committee(committee.code, committee.parent)
+        fp = fingerprint(body)
+        aggregate = build(fp)
+        try:
+            recordings = self.save(aggregate)
+        except IntegrityError:
+            # The id exists: the same submission again gets its original answer; anything else is a conflict.
+            return self._replay(actor, UUID(str(body["id"])), type(aggregate), fp)
+        return Receipt(as_record(aggregate, actor), recordings[0].notification.id)
+
+    def _replay(self, actor: Actor, record_id: UUID, cls: type[PantauAggregate], fp: str) -> Receipt:
+        try:
+            original = self.repository.get(record_id, version=1)
+        except AggregateNotFoundError:
+            raise SubmissionConflictError(f"Id {record_id} is already used by another kind of record.") from None
+        if not isinstance(original, cls) or getattr(original, "fingerprint", None) != fp:
+            raise SubmissionConflictError(
+                f"Submission {record_id} was already received with different content; "
+                "send a new id for a new report, or amend the existing one."
+            )
+        if original.last_changed_by != actor.username:
+            raise SubmissionConflictError(f"Submission id {record_id} belongs to another account.")
+        position = self.recorder.position_of(record_id, 1)  # type: ignore[attr-defined]
+        return Receipt(as_record(original, actor), position, replayed=True)
+
+    # --- reading and lifecycle steps --------------------------------------------------------
+
+    def get_record(self, actor: Actor, kind: str, record_id: UUID, version: int | None = None) -> dict[str, Any]:
+        """A record (optionally as it was at a version) if the actor may see its committee."""
+        actor.check_permission("record:read")
+        aggregate = self._load(kind, record_id, version)
+        actor.check_committee(aggregate.committee, parent_code(aggregate.committee))
+        return as_record(aggregate, actor)
+
+    def act(
+        self,
+        actor: Actor,
+        kind: str,
+        record_id: UUID,
+        action: str,
+        expected_version: int,
+        params: dict[str, Any],
+        context: Context,
+    ) -> Receipt:
+        """One lifecycle step on a record, against the version the caller last saw."""
+        try:
+            permission = ACTIONS[kind][action]
+        except KeyError:
+            raise NotFoundError(f"A {kind} has no action '{action}'.") from None
+        actor.check_permission(permission)
+        aggregate = self._load(kind, record_id)
+        actor.check_committee(aggregate.committee, parent_code(aggregate.committee))
+        aggregate.check_version(expected_version)
+        getattr(aggregate, action)(**params, context=context.as_event_data())
+        try:
+            recordings = self.save(aggregate)
+        except IntegrityError:
+            # Someone saved between our load and our save: report their change, not ours.
+            current = self._load(kind, record_id)
+            current.check_version(expected_version)
+            raise
+        return Receipt(as_record(aggregate, actor), recordings[-1].notification.id)
+
+    def _load(self, kind: str, record_id: UUID, version: int | None = None) -> Any:
+        cls = KINDS[kind]
+        try:
+            aggregate = self.repository.get(record_id, version=version)
+        except AggregateNotFoundError:
+            raise NotFoundError(f"No {kind} {record_id}.") from None
+        if not isinstance(aggregate, cls):
+            raise NotFoundError(f"No {kind} {record_id}.")
+        return aggregate

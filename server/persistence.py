@@ -1,0 +1,37 @@
+"""Recorders that also answer "at which log position was this event recorded?".
+
+A replayed submission must get its original answer again, position included, without a read model.
+Chosen through the library's APPLICATION_RECORDER_TOPIC, so no code branches on the backend.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.sql import SQL, Identifier
+
+
+class SQLitePositionRecorder(SQLiteApplicationRecorder):
+    def position_of(self, originator_id: UUID, version: int) -> int | None:
+        """The notification id (log position) of one stored event."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT rowid FROM {self.events_table_name} WHERE originator_id=? AND originator_version=?",
+                (originator_id.hex, version),
+            )
+            row = c.fetchone()
+        return None if row is None else int(row[0])
+
+
+class PostgresPositionRecorder(PostgresApplicationRecorder):
+    def position_of(self, originator_id: UUID, version: int) -> int | None:
+        """The notification id (log position) of one stored event."""
+        statement = SQL(
+            "SELECT notification_id FROM {schema}.{table} WHERE originator_id=%s AND originator_version=%s"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, (originator_id, version))
+            row = c.fetchone()
+        return None if row is None else int(row["notification_id"])

@@ -1,0 +1,47 @@
+"""The phone app's static files, served at the root so the service worker controls the whole app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, send_from_directory
+
+from server.auth import public
+
+PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".webmanifest": "application/manifest+json",
+    ".json": "application/json",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
+
+bp = Blueprint("web", __name__)
+
+
+def _send(name: str) -> Response:
+    path = (PWA_DIR / name).resolve()
+    if PWA_DIR not in path.parents or not path.is_file() or path.suffix not in CONTENT_TYPES:
+        abort(404)
+    response = send_from_directory(PWA_DIR, name, mimetype=CONTENT_TYPES[path.suffix])
+    if name == "sw.js":
+        # The browser must always see a new service worker at once.
+        response.headers["Cache-Control"] = "no-cache, no-store, must-revalidate"
+    else:
+        response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/")
+@public
+def index() -> Response:
+    return _send("index.html")
+
+
+@bp.get("/<path:name>")
+@public
+def static_file(name: str) -> Response:
+    return _send(name)
