@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -13,7 +13,7 @@ from server.domain.correction import KINDS, TMS_REASONS
 from server.domain.roles import ROLES
 
 AREA_CODE = validate.Regexp(r"^\d{2}\.\d{2}\.\d{2}(\.\d{4})?$", error="Not an area code (NN.NN.NN or NN.NN.NN.NNNN).")
-EARLIEST_DEVICE_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
+EARLIEST_DEVICE_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 # Phones drift; a day ahead is a wrong clock, not a report from the future.
 DEVICE_CLOCK_TOLERANCE = timedelta(days=1)
 
@@ -66,7 +66,7 @@ class DeviceContextSchema(Schema):
             return
         if device_time < EARLIEST_DEVICE_TIME:
             raise ValidationError("Device time is before 2000; the phone's clock is wrong.", "device_time")
-        if device_time > datetime.now(timezone.utc) + DEVICE_CLOCK_TOLERANCE:
+        if device_time > datetime.now(UTC) + DEVICE_CLOCK_TOLERANCE:
             raise ValidationError("Device time is more than a day ahead; the phone's clock is wrong.", "device_time")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -140,7 +140,7 @@ class PantauApplication(Application):
         if account.locked or account.role is None:
             raise PermissionDeniedError("This account is locked or holds no role.")
         token = f"{account.id.hex}.{secrets.token_urlsafe(32)}"
-        expires_at = datetime.now(timezone.utc) + ttl
+        expires_at = datetime.now(UTC) + ttl
         login = Context(actor=account.username, role=account.role, device_time=context.device_time)
         account.issue_token(token_hash=token_hash(token), expires_at=expires_at.isoformat(), context=login.as_event_data())
         self.save(account)
@@ -156,7 +156,7 @@ class PantauApplication(Application):
         if not secret or not isinstance(account, Account):
             raise PermissionDeniedError("Invalid token.")
         expires_at = account.tokens.get(token_hash(token))
-        if expires_at is None or datetime.fromisoformat(expires_at) <= datetime.now(timezone.utc):
+        if expires_at is None or datetime.fromisoformat(expires_at) <= datetime.now(UTC):
             raise PermissionDeniedError("Token expired or revoked.")
         if account.locked or account.role is None:
             raise PermissionDeniedError("This account is locked or holds no role.")

@@ -28,7 +28,7 @@ class Complaint(PantauAggregate):
     @event(Filed)
     def __init__(
         self,
-        id: UUID,  # noqa: A002 - the client's submission id is the record's id
+        id: UUID,
         committee: str,
         category: str,
         description: str,

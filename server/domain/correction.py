@@ -46,7 +46,7 @@ class RegistrationCorrection(PantauAggregate):
     @event(Requested)
     def __init__(
         self,
-        id: UUID,  # noqa: A002 - the client's submission id is the record's id
+        id: UUID,
         committee: str,
         kind: str,
         nik: str,

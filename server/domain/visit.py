@@ -25,7 +25,7 @@ class MonitoringVisit(PantauAggregate):
     @event(Recorded)
     def __init__(
         self,
-        id: UUID,  # noqa: A002 - the client's submission id is the record's id
+        id: UUID,
         committee: str,
         checklist_version: int,
         checklist: dict[str, bool],
