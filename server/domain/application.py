@@ -308,4 +308,7 @@ class PantauApplication(Application):
             raise NotFoundError(f"No {kind} {record_id}.") from None
         if not isinstance(aggregate, cls):
             raise NotFoundError(f"No {kind} {record_id}.")
+        if version is not None and aggregate.version != version:
+            # The store answers a version past the end with the latest one; that is not what was asked.
+            raise NotFoundError(f"The {kind} {record_id} has no version {version}.")
         return aggregate
