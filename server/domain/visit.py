@@ -8,6 +8,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from server.domain.base import PantauAggregate
+from server.domain.checklist import checklist as checklist_of
 from server.domain.errors import InvalidInputError, TransitionNotAllowedError
 
 
@@ -62,6 +63,9 @@ class MonitoringVisit(PantauAggregate):
             raise InvalidInputError("An amendment needs a reason.", "reason")
         if checklist is None and findings is None and follow_ups is None:
             raise InvalidInputError("An amendment must change the checklist, findings or follow-ups.")
+        if checklist is not None:
+            # The amended answers follow the same checklist version as the original ones.
+            checklist_of(self.checklist_version).check_answers(checklist)
         self._amend(reason=reason, checklist=checklist, findings=findings, follow_ups=follow_ups, context=context)
 
     @event(Amended)

@@ -115,7 +115,9 @@ def test_another_account_replaying_someone_elses_submission_gets_a_conflict_not_
     assert len(events_of(pantau_app, body["id"])) == 1
 
 
-def test_concurrent_first_submissions_of_one_id_write_exactly_one_event(app: Any, headers: dict, pantau_app: Any) -> None:
+def test_concurrent_first_submissions_of_one_id_write_exactly_one_event(
+    app: Any, headers: dict, pantau_app: Any
+) -> None:
     body = complaint_body()
     threads = 8
     start = threading.Barrier(threads)
@@ -165,7 +167,9 @@ def test_reporting_for_an_unknown_committee_is_404(plural: str, client: Any, hea
 
 
 @pytest.mark.parametrize("committee", [PPS, OTHER_PPS, PPK])
-def test_a_ppk_officer_may_report_for_its_ppk_and_every_pps_under_it(committee: str, client: Any, headers: dict) -> None:
+def test_a_ppk_officer_may_report_for_its_ppk_and_every_pps_under_it(
+    committee: str, client: Any, headers: dict
+) -> None:
     response = client.post("/api/v1/visits", json=visit_body(committee=committee), headers=headers["ppk_officer"])
 
     assert response.status_code == 201, response.json
