@@ -208,3 +208,49 @@ class ProblemSchema(Schema):
     status = fields.Integer(required=True)
     detail = fields.String()
     errors = fields.Dict()
+
+
+class AccountCreateSchema(Schema):
+    username = fields.String(
+        required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$", error="3-64 letters, digits, _ . or -.")
+    )
+    password = fields.String(required=True, load_only=True, validate=validate.Length(8, 256))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    committee = fields.String(load_default=None, allow_none=True, validate=AREA_CODE)
+    language = fields.String(load_default="id", validate=validate.OneOf(("id", "en")))
+
+
+class AccountSchema(Schema):
+    username = fields.String(required=True)
+    role = fields.String(allow_none=True)
+    committee = fields.String(allow_none=True)
+    locked = fields.Boolean(required=True)
+    language = fields.String()
+    version = fields.Integer()
+    active_tokens = fields.Integer()
+
+
+class GrantRoleSchema(Schema):
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    committee = fields.String(load_default=None, allow_none=True, validate=AREA_CODE)
+
+
+class ReasonSchema(Schema):
+    reason = text(2000, 1, required=True)
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, load_only=True, validate=validate.Length(1, 256))
+    new_password = fields.String(required=True, load_only=True, validate=validate.Length(8, 256))
+
+
+class MemberSchema(Schema):
+    member_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$"))
+    name = text(200, 1, required=True)
+    position = text(100, 1, required=True, metadata={"description": "ketua, anggota, sekretaris, ..."})
+
+
+class CommitteeMembersSchema(Schema):
+    code = fields.String(required=True)
+    members = fields.Dict(keys=fields.String(), values=fields.Dict())
+    version = fields.Integer()

@@ -14,6 +14,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from server.domain.account import Account, account_id
+from server.domain.administration import AccountAdministration, check_new_password
 from server.domain.base import Context, PantauAggregate
 from server.domain.checklist import checklist
 from server.domain.committee import Committee, committee_id, kind_of, parent_code
@@ -72,7 +73,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class PantauApplication(Application):
+class PantauApplication(AccountAdministration, Application):
     """Every write in Pantau goes through here."""
 
     name = "Pantau"
@@ -110,8 +111,7 @@ class PantauApplication(Application):
         """Create an account holding one role, scoped to a committee where the role needs one."""
         committee_kind = self.committee(committee).kind if committee else None
         check_grant(role, committee_kind)
-        if len(password) < 8:
-            raise InvalidInputError("A password needs at least 8 characters.", "password")
+        check_new_password(password)
         data = context.as_event_data()
         account = Account(username=username, password_hash=hash_password(password), language=language, context=data)
         account.grant_role(role=role, committee=committee, context=data)

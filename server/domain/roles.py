@@ -22,6 +22,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit:read": frozenset({"auditor", "legal", "kpu_admin"}),
     "events:read": frozenset({"auditor"}),
     "accounts:admin": frozenset({"kpu_admin"}),
+    "committees:admin": frozenset({"kpu_admin"}),
     "session:own": frozenset(ROLES),
 }
 UNMASKED_NIK_ROLES = frozenset({"kpu_admin", "legal"})
