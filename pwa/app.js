@@ -1,0 +1,233 @@
+// The page: login, tabs, forms, the outbox counter and "my reports". Sending lives in outbox.js.
+import * as db from './db.js';
+import * as outbox from './outbox.js';
+import * as forms from './forms.js';
+import { t, apply, lang, setLang } from './i18n.js';
+
+const $ = sel => document.querySelector(sel);
+const reportForms = [...document.querySelectorAll('form.report')];
+const dirty = new Set();
+let position = null;
+let retryTimer;
+let registration;
+
+async function api(path, options = {}) {
+  const s = await outbox.session();
+  const headers = { 'Content-Type': 'application/json', ...(s ? { Authorization: 'Bearer ' + s.token } : {}) };
+  return fetch('/api/v1/' + path, { ...options, headers, signal: AbortSignal.timeout(15000) });
+}
+
+// --- reference data, cached so the forms work offline ---------------------------------------------
+async function refreshReferenceData() {
+  for (const [key, path] of [['checklist', 'checklist'], ['committees', 'committees']]) {
+    try {
+      const response = await api(path);
+      if (response.ok) await db.put('kv', await response.json(), key);
+    } catch { /* offline: the cached copy serves */ }
+  }
+  await renderForms();
+}
+
+async function renderForms() {
+  const committees = await db.get('kv', 'committees');
+  forms.renderChoices(document, committees?.items);
+  forms.renderChecklist($('#checklist'), await db.get('kv', 'checklist'));
+  for (const form of reportForms) forms.showRelevant(form);
+}
+
+// --- outbox -----------------------------------------------------------------------------------------
+async function send(force = true) {
+  const result = await outbox.sendAll({ force });
+  if (result.auth) return showLogin(t('session_expired'));
+  $('#notice').textContent = result.offline ? t('offline') : '';
+  // Our own attempt found no network: let the browser wake the service worker when it returns.
+  if (result.offline && registration?.sync) registration.sync.register('outbox').catch(() => {});
+  if (!result.offline) await outbox.refreshStatuses();
+  await render();
+}
+
+function scheduleRetry(ms) {
+  clearTimeout(retryTimer);
+  if (ms !== null) retryTimer = setTimeout(() => send(false), ms + 50);
+}
+
+function stateText(r) {
+  const parts = [t('state_' + r.state)];
+  if (r.state === 'delivered') parts.push(t('receipt', { n: r.position }), t('status', { s: t('s_' + r.status) }));
+  return parts.join(' · ');
+}
+
+function reportItem(r) {
+  const li = document.createElement('li');
+  Object.assign(li.dataset, { id: r.id, state: r.state, kind: r.kind });
+  const title = document.createElement('strong');
+  title.textContent = [t('tab_' + r.kind), r.summary.sub && t(r.summary.sub), r.summary.committee].filter(Boolean).join(' · ');
+  const state = document.createElement('p');
+  state.className = 'state';
+  state.textContent = stateText(r);
+  li.append(title, state);
+  if (r.problem?.text && r.state !== 'queued') {
+    const problem = document.createElement('p');
+    problem.className = 'problem';
+    problem.textContent = r.state === 'conflict' ? t('conflict', { m: r.problem.text }) : r.problem.text;
+    li.append(problem);
+  }
+  if (r.state === 'fix' || r.state === 'conflict') {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = t(r.state === 'fix' ? 'fix' : 'resend_new');
+    button.onclick = () => (r.state === 'fix' ? edit(r) : outbox.resendAsNew(r.id).then(() => send()));
+    li.append(button);
+  }
+  return li;
+}
+
+async function render() {
+  const reports = await outbox.list();
+  $('#unsent-count').textContent = reports.filter(r => r.state !== 'delivered').length;
+  const items = reports.map(reportItem);
+  if (!items.length) items.push(Object.assign(document.createElement('li'), { textContent: t('no_reports') }));
+  $('#report-list').replaceChildren(...items);
+  scheduleRetry(await outbox.nextRetryIn());
+}
+
+function edit(record) {
+  const form = document.getElementById(record.kind);
+  forms.fill(form, record.body);
+  form.dataset.editId = record.id;
+  form.querySelector('.editing').hidden = false;
+  forms.showProblems(form, Object.entries(record.problem?.errors || {}).map(([f, m]) => [f, `${f}: ${[].concat(m).join(' ')}`]));
+  if (!Object.keys(record.problem?.errors || {}).length) form.querySelector('.error').textContent = record.problem?.text || '';
+  showTab(record.kind);
+}
+
+async function submitReport(event) {
+  event.preventDefault();
+  const form = event.target;
+  const { body, problems } = forms.read(form, await db.get('kv', 'checklist'));
+  if (problems) return forms.showProblems(form, problems);
+  body.device_time = new Date().toISOString();
+  if (position && Date.now() - position.at < 10 * 60 * 1000) body.location = position.location;
+  const sub = body.category ? 'cat_' + body.category : body.kind ? 'k_' + body.kind : '';
+  await outbox.enqueue(form.dataset.kind, body, { committee: body.committee, sub }, form.dataset.editId || undefined);
+  delete form.dataset.editId;
+  form.querySelector('.editing').hidden = true;
+  form.reset();
+  forms.showProblems(form, []);
+  forms.showRelevant(form);
+  dirty.delete(form);
+  $('#notice').textContent = t('saved');
+  await render();
+  await send();
+}
+
+// --- views -------------------------------------------------------------------------------------------
+function showTab(name) {
+  for (const el of [...reportForms, $('#reports')]) el.hidden = el.id !== name;
+  for (const b of document.querySelectorAll('[data-tab]')) b.setAttribute('aria-current', b.dataset.tab === name ? 'page' : 'false');
+  if (name === 'reports') outbox.refreshStatuses().then(render);
+  else locate();
+}
+
+// Location is attached when the officer allows it; asking never blocks a report.
+function locate() {
+  navigator.geolocation?.getCurrentPosition(p => {
+    const { latitude, longitude, accuracy } = p.coords;
+    position = { at: Date.now(), location: { latitude, longitude, ...(accuracy <= 100000 ? { accuracy_m: accuracy } : {}) } };
+  }, () => {}, { maximumAge: 300000, timeout: 20000 });
+}
+
+function showLogin(message = '') {
+  $('#app-view').hidden = true;
+  $('#login-view').hidden = false;
+  $('#login-error').textContent = message;
+}
+
+async function showApp() {
+  $('#login-view').hidden = true;
+  $('#app-view').hidden = false;
+  showTab('visit');
+  await renderForms();
+  await render();
+  await refreshReferenceData();
+  await send();
+}
+
+async function login(event) {
+  event.preventDefault();
+  const username = $('#username').value.trim();
+  const previous = await outbox.session();
+  if (previous && previous.username !== username && (await outbox.unsent()).length) {
+    return showLogin(t('login_other', { u: previous.username }));
+  }
+  let response;
+  try {
+    response = await api('auth/token', { method: 'POST', body: JSON.stringify({ username, password: $('#password').value }) });
+  } catch {
+    return showLogin(t('login_offline'));
+  }
+  if (response.status !== 201) return showLogin(t('login_failed'));
+  const { token, username: name, role, committee, expires_at } = await response.json();
+  await db.put('kv', { token, username: name, role, committee, expires_at }, 'session');
+  $('#password').value = '';
+  await showApp();
+}
+
+async function logout() {
+  const n = (await outbox.unsent()).length;
+  if (!confirm(t('logout_confirm', { n }))) return;
+  await api('auth/token', { method: 'DELETE' }).catch(() => {});
+  await outbox.wipe();
+  showLogin();
+}
+
+// --- a new version waits until the officer agrees (or the next launch); never mid-form ----------------
+async function registerWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  const hadController = Boolean(navigator.serviceWorker.controller);
+  registration = await navigator.serviceWorker.register('/sw.js', { type: 'module' });
+  const offer = () => { $('#update').hidden = !(registration.waiting && navigator.serviceWorker.controller); };
+  offer();
+  registration.addEventListener('updatefound', () => registration.installing?.addEventListener('statechange', offer));
+  $('#update-apply').onclick = () => {
+    if (dirty.size && !confirm(t('update_dirty'))) return;
+    registration.waiting?.postMessage('skip-waiting');
+  };
+  navigator.serviceWorker.addEventListener('controllerchange', () => { if (hadController) location.reload(); });
+}
+
+function wire() {
+  $('#login-form').addEventListener('submit', login);
+  $('#logout').addEventListener('click', logout);
+  $('#send-now').addEventListener('click', () => send());
+  $('#lang').addEventListener('click', async () => {
+    setLang(lang === 'id' ? 'en' : 'id');
+    apply();
+    await renderForms();
+    await render();
+  });
+  for (const b of document.querySelectorAll('[data-tab]')) b.addEventListener('click', () => showTab(b.dataset.tab));
+  for (const form of reportForms) {
+    form.addEventListener('submit', submitReport);
+    form.addEventListener('input', () => dirty.add(form));
+    form.addEventListener('change', () => forms.showRelevant(form));
+  }
+  window.addEventListener('online', () => send());
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') send(); });
+  new BroadcastChannel('pantau-outbox').onmessage = () => render();
+}
+
+async function boot() {
+  apply();
+  wire();
+  registerWorker().catch(() => {});
+  const s = await outbox.session();
+  if (!s) return showLogin();
+  if (s.expired) {
+    $('#username').value = s.username;
+    return showLogin(t('session_expired'));
+  }
+  await showApp();
+}
+
+boot();
