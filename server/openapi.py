@@ -68,7 +68,8 @@ def _operation(view: Any, meta: dict[str, Any], parameters: list[dict[str, Any]]
     if meta["response"] is not None:
         success["content"] = {meta["content"]: {"schema": meta["response"]}}
     elif meta["status"] != 204:
-        success["content"] = {meta["content"]: {"schema": {"type": "object"}}}
+        body_type = "object" if meta["content"].endswith("json") else "string"
+        success["content"] = {meta["content"]: {"schema": {"type": body_type}}}
     responses: dict[int, Any] = {meta["status"]: success}
     for status in meta["errors"]:
         responses[status] = {

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, send_from_directory
 
+from server.api.http import doc
 from server.auth import public
 
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
@@ -23,8 +24,12 @@ bp = Blueprint("web", __name__)
 
 
 def _send(name: str) -> Response:
-    path = (PWA_DIR / name).resolve()
-    if PWA_DIR not in path.parents or not path.is_file() or path.suffix not in CONTENT_TYPES:
+    try:
+        path = (PWA_DIR / name).resolve()
+        servable = PWA_DIR in path.parents and path.is_file() and path.suffix in CONTENT_TYPES
+    except (OSError, ValueError):  # a NUL byte or a name longer than the file system allows
+        servable = False
+    if not servable:
         abort(404)
     response = send_from_directory(PWA_DIR, name, mimetype=CONTENT_TYPES[path.suffix])
     if name == "sw.js":
@@ -37,11 +42,13 @@ def _send(name: str) -> Response:
 
 @bp.get("/")
 @public
+@doc("The phone app (PWA) start page", content="text/html")
 def index() -> Response:
     return _send("index.html")
 
 
 @bp.get("/<path:name>")
 @public
+@doc("A file of the phone app (script, style, manifest, icon)", content="*/*", errors=(404,))
 def static_file(name: str) -> Response:
     return _send(name)
