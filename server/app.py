@@ -23,10 +23,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
 
-    from server.api import accounts, committees, meta, reports, session
+    from server.api import accounts, committees, ledger, meta, reports, session
     from server.web import bp as web_bp
 
-    for blueprint in (meta.bp, session.bp, reports.bp, committees.bp, accounts.bp, web_bp):
+    for blueprint in (meta.bp, session.bp, reports.bp, committees.bp, accounts.bp, ledger.bp, web_bp):
         app.register_blueprint(blueprint)
 
     from server.security_headers import add_security_headers

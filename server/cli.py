@@ -17,6 +17,7 @@ from server.app import create_app
 from server.domain.base import SYSTEM
 from server.domain.errors import DomainError
 from server.domain.roles import ROLES
+from server.ledger.commands import ledger as ledger_commands
 from server.services import pantau
 
 
@@ -113,6 +114,9 @@ def demo(bind: str) -> None:
         web.wait(timeout=15)
     if web.returncode not in (0, -signal.SIGTERM) and not stop.is_set():
         raise click.ClickException(f"gunicorn exited with status {web.returncode}")
+
+
+cli.add_command(ledger_commands)
 
 
 def main() -> None:

@@ -16,7 +16,18 @@ class Settings:
     database_url: str | None = None
     token_ttl_hours: int = 12
     max_body_bytes: int = 1024 * 1024
+    # Committee status alerts: no visit for more than N days; a correction waiting more than M days.
+    alert_no_visit_days: int = 7
+    alert_correction_wait_days: int = 3
+    projection_batch_size: int = 500
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The verifiable log (README, "Evidence: the verifiable log"). Keys: a PEM file path or the PEM text
+    # itself; unset means a key generated once into the instance folder.
+    ledger_origin: str = "pantau.kpu/pangkalpinang"
+    ledger_key: str | None = None
+    ledger_salt_key: str | None = None
+    ledger_checkpoint_every: int = 1000
+    ledger_checkpoint_minutes: float = 60.0
 
     @property
     def uses_postgres(self) -> bool:
@@ -31,6 +42,11 @@ class Settings:
         # A file of its own: read-model writes never take the event store's write lock,
         # and the library's fixed SQLite table names cannot collide.
         return self.instance_path / "readmodels.sqlite3"
+
+    @property
+    def ledger_sqlite_path(self) -> Path:
+        # Not the read-model file: read models may be dropped and rebuilt, the ledger never.
+        return self.instance_path / "ledger.sqlite3"
 
     def eventstore_env(self) -> dict[str, str]:
         """The eventsourcing library's environment for our application."""
@@ -68,6 +84,14 @@ def load_settings(instance_path: str | os.PathLike[str] | None = None, **overrid
         "instance_path": path.resolve(),
         "database_url": os.environ.get("DATABASE_URL") or None,
         "token_ttl_hours": int(os.environ.get("PANTAU_TOKEN_TTL_HOURS", "12")),
+        "alert_no_visit_days": int(os.environ.get("PANTAU_ALERT_NO_VISIT_DAYS", "7")),
+        "alert_correction_wait_days": int(os.environ.get("PANTAU_ALERT_CORRECTION_WAIT_DAYS", "3")),
+        "projection_batch_size": int(os.environ.get("PANTAU_PROJECTION_BATCH_SIZE", "500")),
+        "ledger_origin": os.environ.get("PANTAU_LEDGER_ORIGIN") or Settings.ledger_origin,
+        "ledger_key": os.environ.get("PANTAU_LEDGER_KEY") or None,
+        "ledger_salt_key": os.environ.get("PANTAU_LEDGER_SALT_KEY") or None,
+        "ledger_checkpoint_every": int(os.environ.get("PANTAU_LEDGER_CHECKPOINT_EVERY", "1000")),
+        "ledger_checkpoint_minutes": float(os.environ.get("PANTAU_LEDGER_CHECKPOINT_MINUTES", "60")),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

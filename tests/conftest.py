@@ -101,6 +101,9 @@ def app(settings: Settings) -> Iterator[Any]:
     readmodels = flask_app.extensions.get("pantau.readmodels")
     if readmodels is not None:
         readmodels.close()
+    ledger = flask_app.extensions.get("pantau.ledger")
+    if ledger is not None:
+        ledger.close()
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "status:read": frozenset(ROLES),
     "audit:read": frozenset({"auditor", "legal", "kpu_admin"}),
     "events:read": frozenset({"auditor"}),
+    "ledger:read": frozenset({"auditor", "legal", "kpu_admin"}),
     "accounts:admin": frozenset({"kpu_admin"}),
     "committees:admin": frozenset({"kpu_admin"}),
     "session:own": frozenset(ROLES),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import os
 import pathlib
@@ -274,10 +275,8 @@ def _create_key_file(path: pathlib.Path) -> None:
             handle.write(pem)
             handle.flush()
             os.fsync(handle.fileno())
-        try:
-            # link() never replaces an existing file: concurrent starters share one key.
+        # link() never replaces an existing file: concurrent starters share one key.
+        with contextlib.suppress(FileExistsError):
             os.link(temporary, path)
-        except FileExistsError:
-            pass
     finally:
         os.unlink(temporary)

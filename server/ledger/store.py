@@ -1,0 +1,154 @@
+"""Where the ledger keeps leaf hashes and signed checkpoints: its own SQLite file, or `ledger_` tables in PostgreSQL.
+
+Only hashes are stored, never event content: the event store stays the one source of the events, and the
+ledger is what proves it unchanged. Hashes are hex text so one SQL text serves both engines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import overload
+
+from projections.db import Database
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS ledger_leaves (
+        leaf_index BIGINT PRIMARY KEY,
+        position BIGINT NOT NULL UNIQUE,
+        leaf_hash TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS ledger_checkpoints (
+        tree_size BIGINT PRIMARY KEY,
+        root_hash TEXT NOT NULL,
+        note TEXT NOT NULL,
+        issued_at TEXT NOT NULL
+    )""",
+)
+
+
+@dataclass(frozen=True)
+class StoredLeaf:
+    leaf_index: int
+    position: int
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    tree_size: int
+    root_hash: bytes
+    note: str
+    issued_at: datetime
+
+
+def _checkpoint(row: Sequence[object]) -> StoredCheckpoint:
+    size, root, note, issued_at = row
+    return StoredCheckpoint(int(size), bytes.fromhex(str(root)), str(note), datetime.fromisoformat(str(issued_at)))
+
+
+class LedgerStore:
+    """Leaf hashes in log order and the checkpoints signed over them."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create_tables(self) -> None:
+        """Idempotent schema setup."""
+        with self.db.transaction(write=True) as cur:
+            for statement in SCHEMA:
+                cur.execute(statement)
+
+    def size(self) -> int:
+        """How many leaves the ledger holds."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT COUNT(*) FROM ledger_leaves")
+            return int(cur.fetchone()[0])
+
+    def last_position(self) -> int:
+        """The log position of the newest leaf, 0 for an empty ledger."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT MAX(position) FROM ledger_leaves")
+            value = cur.fetchone()[0]
+        return int(value or 0)
+
+    def append(self, leaves: Iterable[StoredLeaf]) -> None:
+        """Add leaves; a leaf another process already added is left as it is (both computed the same)."""
+        rows = [(leaf.leaf_index, leaf.position, leaf.leaf_hash.hex()) for leaf in leaves]
+        if not rows:
+            return
+        with self.db.transaction(write=True) as cur:
+            cur.executemany(
+                "INSERT INTO ledger_leaves (leaf_index, position, leaf_hash) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                rows,
+            )
+
+    def leaves(self, start: int, stop: int) -> list[StoredLeaf]:
+        """Leaves with start <= leaf_index < stop, in order."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "SELECT leaf_index, position, leaf_hash FROM ledger_leaves"
+                " WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index",
+                (start, stop),
+            )
+            rows = cur.fetchall()
+        return [StoredLeaf(int(i), int(p), bytes.fromhex(h)) for i, p, h in rows]
+
+    def leaf_at_position(self, position: int) -> StoredLeaf | None:
+        """The leaf recorded for one log position, if the ledger has followed that far."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT leaf_index, position, leaf_hash FROM ledger_leaves WHERE position = ?", (position,))
+            row = cur.fetchone()
+        return None if row is None else StoredLeaf(int(row[0]), int(row[1]), bytes.fromhex(row[2]))
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        """Record a signed checkpoint; Ed25519 is deterministic, so a duplicate is the same note."""
+        with self.db.transaction(write=True) as cur:
+            cur.execute(
+                "INSERT INTO ledger_checkpoints (tree_size, root_hash, note, issued_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (checkpoint.tree_size, checkpoint.root_hash.hex(), checkpoint.note, checkpoint.issued_at.isoformat()),
+            )
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """The checkpoint over the largest tree."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "SELECT tree_size, root_hash, note, issued_at FROM ledger_checkpoints ORDER BY tree_size DESC LIMIT 1"
+            )
+            row = cur.fetchone()
+        return None if row is None else _checkpoint(row)
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """Every checkpoint, smallest tree first."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT tree_size, root_hash, note, issued_at FROM ledger_checkpoints ORDER BY tree_size")
+            rows = cur.fetchall()
+        return [_checkpoint(row) for row in rows]
+
+
+class StoredLeafHashes(Sequence[bytes]):
+    """The first `size` leaf hashes as a lazy sequence: the proof code reads one range per subtree."""
+
+    def __init__(self, store: LedgerStore, size: int) -> None:
+        self._store = store
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, item: int) -> bytes: ...
+    @overload
+    def __getitem__(self, item: slice) -> list[bytes]: ...
+    def __getitem__(self, item: int | slice) -> bytes | list[bytes]:
+        if isinstance(item, slice):
+            start, stop, step = item.indices(self._size)
+            if step != 1:
+                raise ValueError("only contiguous ranges are supported")
+            return [leaf.leaf_hash for leaf in self._store.leaves(start, stop)]
+        index = item + self._size if item < 0 else item
+        if not 0 <= index < self._size:
+            raise IndexError(item)
+        return self._store.leaves(index, index + 1)[0].leaf_hash
