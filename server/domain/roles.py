@@ -25,6 +25,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "accounts:admin": frozenset({"kpu_admin"}),
     "committees:admin": frozenset({"kpu_admin"}),
     "session:own": frozenset(ROLES),
+    # Any signed-in account may ask to be woken on its own phone; what it is told follows its role.
+    "push:subscribe": frozenset(ROLES),
 }
 UNMASKED_NIK_ROLES = frozenset({"kpu_admin", "legal"})
 CITYWIDE_ROLES = frozenset({"kpu_admin", "auditor", "legal"})
