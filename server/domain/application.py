@@ -28,6 +28,7 @@ from server.domain.errors import (
     SubmissionConflictError,
 )
 from server.domain.passwords import check_password, hash_password
+from server.domain.push_commands import PushCommands
 from server.domain.records import KINDS, as_record
 from server.domain.roles import Actor, check_grant
 from server.domain.visit import MonitoringVisit
@@ -73,7 +74,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class PantauApplication(AccountAdministration, Application):
+class PantauApplication(AccountAdministration, PushCommands, Application):
     """Every write in Pantau goes through here."""
 
     name = "Pantau"
