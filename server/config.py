@@ -28,7 +28,12 @@ class Settings:
     ledger_salt_key: str | None = None
     ledger_checkpoint_every: int = 1000
     ledger_checkpoint_minutes: float = 60.0
-
+    # Web Push (README, "Push notifications"). The VAPID key: PEM text or base64url raw; unset means a
+    # key generated once into the instance folder. The subject must be a mailto: or https: URL.
+    vapid_private_key: str | None = None
+    vapid_subject: str = "mailto:admin@pantau.invalid"
+    push_allow_local: bool = False
+    push_subscription_max_days: int = 90
     @property
     def uses_postgres(self) -> bool:
         return bool(self.database_url) and self.database_url.startswith(("postgres://", "postgresql://"))
@@ -47,6 +52,11 @@ class Settings:
     def ledger_sqlite_path(self) -> Path:
         # Not the read-model file: read models may be dropped and rebuilt, the ledger never.
         return self.instance_path / "ledger.sqlite3"
+
+    @property
+    def push_sqlite_path(self) -> Path:
+        # Not the read-model file either: its outbox says what was already sent, so it must survive rebuilds.
+        return self.instance_path / "push.sqlite3"
 
     def eventstore_env(self) -> dict[str, str]:
         """The eventsourcing library's environment for our application."""
@@ -92,6 +102,10 @@ def load_settings(instance_path: str | os.PathLike[str] | None = None, **overrid
         "ledger_salt_key": os.environ.get("PANTAU_LEDGER_SALT_KEY") or None,
         "ledger_checkpoint_every": int(os.environ.get("PANTAU_LEDGER_CHECKPOINT_EVERY", "1000")),
         "ledger_checkpoint_minutes": float(os.environ.get("PANTAU_LEDGER_CHECKPOINT_MINUTES", "60")),
+        "vapid_private_key": os.environ.get("VAPID_PRIVATE_KEY") or None,
+        "vapid_subject": os.environ.get("VAPID_SUBJECT") or Settings.vapid_subject,
+        "push_allow_local": os.environ.get("PANTAU_PUSH_ALLOW_LOCAL", "").lower() in ("1", "true", "yes"),
+        "push_subscription_max_days": int(os.environ.get("PANTAU_PUSH_SUBSCRIPTION_MAX_DAYS", "90")),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
