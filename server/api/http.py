@@ -49,6 +49,11 @@ def json_body() -> dict[str, Any]:
         raise BadRequest("The body must be a JSON object.")
     if _depth(data, MAX_DEPTH) > MAX_DEPTH:
         raise BadRequest(f"The body is nested deeper than {MAX_DEPTH} levels.")
+    try:
+        # An escaped lone surrogate ("\\ud800") decodes to a string no UTF-8 store, hash or answer can hold.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest("The body is not valid JSON: it contains an unpaired surrogate escape.") from None
     return data
 
 

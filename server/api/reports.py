@@ -111,7 +111,8 @@ def expected_version(loaded: dict[str, Any]) -> int:
     if loaded.get("expected_version") is not None:
         return loaded["expected_version"]
     if_match = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
-    if if_match.isdigit():
+    # ASCII digits only: str.isdigit() also takes "²", which int() then refuses with a 500.
+    if if_match.isascii() and if_match.isdigit() and len(if_match) <= 10:
         return int(if_match)
     raise InvalidInputError("Name the version you expect: expected_version in the body or If-Match.", "expected_version")
 

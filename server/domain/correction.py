@@ -14,13 +14,14 @@ from server.domain.errors import InvalidInputError, PermissionDeniedError
 KINDS = ("add_to_dptb", "move_tps", "fix_personal_data", "mark_tms", "reinstate")
 # TMS (tidak memenuhi syarat): why a voter is no longer eligible.
 TMS_REASONS = ("deceased", "moved", "under_age", "tni_polri")
-NIK_PATTERN = re.compile(r"^\d{16}$")
+# ASCII digits, whole string: \d would take other scripts' digits and $ a trailing newline.
+NIK_PATTERN = re.compile(r"[0-9]{16}")
 PENDING_STATUSES = ("requested", "verified")
 
 
 def check_nik(nik: str) -> None:
     """A NIK is exactly 16 digits; the message never echoes it."""
-    if not isinstance(nik, str) or not NIK_PATTERN.match(nik):
+    if not isinstance(nik, str) or not NIK_PATTERN.fullmatch(nik):
         raise InvalidInputError("NIK must be exactly 16 digits.", "nik")
 
 
