@@ -28,6 +28,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     for blueprint in (meta.bp, session.bp, reports.bp, committees.bp, accounts.bp, ledger.bp, web_bp):
         app.register_blueprint(blueprint)
+    from server.api import push
+
+    app.register_blueprint(push.bp)
 
     from server.security_headers import add_security_headers
 
