@@ -12,12 +12,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+MEMORY = ":memory:"
+
 
 class Cursor(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any: ...
     def fetchone(self) -> Any: ...
     def fetchall(self) -> list[Any]: ...
+    def fetchmany(self, size: int) -> list[Any]: ...
 
 
 class _PgCursor:
@@ -38,6 +41,9 @@ class _PgCursor:
     def fetchall(self) -> list[Any]:
         return self._cursor.fetchall()
 
+    def fetchmany(self, size: int) -> list[Any]:
+        return self._cursor.fetchmany(size)
+
     def __iter__(self) -> Iterator[Any]:
         return iter(self._cursor)
 
@@ -53,6 +59,11 @@ class Database:
         self._local = threading.local()
         self._pool: Any = None
 
+    @classmethod
+    def in_memory(cls) -> Database:
+        """A throwaway SQLite database (time travel); private to the thread that first uses it."""
+        return cls(sqlite_path=Path(MEMORY))
+
     @property
     def is_postgres(self) -> bool:
         return self.postgres_url is not None
@@ -61,10 +72,13 @@ class Database:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             assert self.sqlite_path is not None
-            self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            in_memory = str(self.sqlite_path) == MEMORY
+            if not in_memory:
+                self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self.sqlite_path, isolation_level=None, timeout=10, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
+            if not in_memory:
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
             self._local.connection = connection
         return connection
 

@@ -1,7 +1,9 @@
 """The projection worker: reads the log with select_notifications and applies it to every view.
 
-Exactly one worker runs per read-model store. Each batch of each view commits its rows and its
-position together, so a crash anywhere neither loses nor double-applies an event.
+Views at the same position form a group: each batch of notifications is read and decoded once and
+applied to every view in the group, with their positions, in one transaction. A crash anywhere
+neither loses nor double-applies an event. A view that is behind (after a rebuild) catches up alone
+until it reaches the others, then joins their group.
 """
 
 from __future__ import annotations
@@ -9,68 +11,129 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from projections import tracking
 from projections.db import Database
-from projections.views import View
+from projections.views import Item, View
+from projections.views.audit import AuditTrail
 from projections.views.committees import CommitteeDirectory
+from projections.views.queues import ComplaintQueue, CorrectionRegister
+from projections.views.status import CommitteeStatus
 
 log = logging.getLogger(__name__)
+
+STATUS_CREATE = (
+    "CREATE TABLE IF NOT EXISTS rm_worker_status ("
+    "id INTEGER PRIMARY KEY, last_position BIGINT NOT NULL, last_lag_ms BIGINT NOT NULL, updated_at TEXT NOT NULL)"
+)
 
 
 def default_views() -> list[View]:
     """Every read model Pantau maintains."""
-    return [CommitteeDirectory()]
+    return [CommitteeDirectory(), CommitteeStatus(), ComplaintQueue(), CorrectionRegister(), AuditTrail()]
+
+
+def create_schema(db: Database, views: Sequence[View]) -> None:
+    """Tables for the tracking rows, the worker's health and every view (idempotent)."""
+    with db.transaction(write=True) as cur:
+        cur.execute(tracking.CREATE)
+        cur.execute(STATUS_CREATE)
+        for view in views:
+            view.create(cur)
+        tracking.ensure(cur, [view.name for view in views])
 
 
 class Worker:
     """Follows one application's log and keeps its views current."""
 
-    def __init__(self, application: Any, db: Database, views: Sequence[View] | None = None, batch_size: int = 500) -> None:
+    def __init__(
+        self, application: Any, db: Database, views: Sequence[View] | None = None, batch_size: int = 500
+    ) -> None:
         self.application = application
         self.db = db
         self.views = list(views if views is not None else default_views())
         self.batch_size = batch_size
-        with db.transaction(write=True) as cur:
-            cur.execute(tracking.CREATE)
-            for view in self.views:
-                view.create(cur)
+        create_schema(db, self.views)
+
+    def view(self, name: str) -> View:
+        """The view called `name`, or KeyError."""
+        for view in self.views:
+            if view.name == name:
+                return view
+        raise KeyError(name)
 
     def positions(self) -> dict[str, int]:
         """Each view's current log position."""
         with self.db.transaction() as cur:
-            return {view.name: tracking.position(cur, view.name) for view in self.views}
+            stored = tracking.positions(cur)
+        return {view.name: stored.get(view.name, 0) for view in self.views}
 
     def run_once(self) -> int:
-        """Apply one batch to every view that is behind; the number of events applied."""
-        applied = 0
+        """Apply one batch to the views furthest behind; the number of events applied."""
+        groups: dict[int, list[View]] = {}
+        positions = self.positions()
         for view in self.views:
-            applied += self._advance(view)
-        return applied
+            groups.setdefault(positions[view.name], []).append(view)
+        ordered = sorted(groups)
+        start = ordered[0]
+        # Stop where the next group stands, so the laggards land exactly on it and merge.
+        stop = ordered[1] if len(ordered) > 1 else None
+        return self._advance(groups[start], start, stop)
 
-    def catch_up(self) -> int:
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply batches until every view has reached the end of the log."""
         total = 0
-        while (applied := self.run_once()) > 0:
+        while True:
+            applied = self.run_once()
+            if applied == 0 and min(self.positions().values(), default=0) >= self.log_end():
+                return total
             total += applied
-        return total
+            if progress is not None and applied:
+                progress(applied)
 
-    def _advance(self, view: View) -> int:
+    def log_end(self) -> int:
+        """The last position in the log (0 when empty)."""
+        return self.application.recorder.max_notification_id() or 0
+
+    def _advance(self, views: list[View], start: int, stop: int | None) -> int:
+        notifications = self.application.recorder.select_notifications(
+            start=start, limit=self.batch_size, stop=stop, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0
         mapper = self.application.mapper
+        # Decoded once, outside the transaction, for every view of the group.
+        items: list[Item] = [(n.id, mapper.to_domain_event(n)) for n in notifications]
+        last_position, last_event = items[-1]
+        names = [view.name for view in views]
         with self.db.transaction(write=True) as cur:
-            start = tracking.position(cur, view.name)
-            notifications = self.application.recorder.select_notifications(
-                start=start, limit=self.batch_size, inclusive_of_start=False
-            )
-            for notification in notifications:
-                view.apply(cur, notification.id, mapper.to_domain_event(notification))
-            if notifications:
-                tracking.advance(cur, view.name, notifications[-1].id)
-        return len(notifications)
+            tracking.lock(cur, names)
+            current = tracking.positions(cur)
+            if any(current.get(name, 0) != start for name in names):
+                # Another worker or a rebuild moved these views meanwhile: nothing applied, look again.
+                return 0
+            for view in views:
+                view.apply_batch(cur, items)
+                tracking.advance(cur, view.name, last_position)
+            record_lag(cur, last_position, last_event.timestamp)
+        return len(items)
 
     def run_forever(self, stop: Callable[[], bool] = lambda: False, idle_seconds: float = 0.05) -> None:
         """Poll the log until `stop()` says so; short idle polls keep projection lag low."""
         while not stop():
             if self.run_once() == 0:
                 time.sleep(idle_seconds)
+
+
+def record_lag(cur: Any, position: int, event_time: datetime) -> None:
+    """How long the newest applied event took from being saved to being visible in the read models."""
+    now = datetime.now(UTC)
+    lag_ms = max(0, int((now - event_time).total_seconds() * 1000))
+    cur.execute(
+        "INSERT INTO rm_worker_status (id, last_position, last_lag_ms, updated_at) VALUES (1, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET last_position = excluded.last_position, "
+        "last_lag_ms = excluded.last_lag_ms, updated_at = excluded.updated_at",
+        (position, lag_ms, now.isoformat()),
+    )

@@ -23,10 +23,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
 
-    from server.api import accounts, committees, ledger, meta, reports, session
+    from server.api import accounts, audit, committees, ledger, meta, registers, reports, session, status
     from server.web import bp as web_bp
 
-    for blueprint in (meta.bp, session.bp, reports.bp, committees.bp, accounts.bp, ledger.bp, web_bp):
+    blueprints = (meta.bp, session.bp, reports.bp, committees.bp, accounts.bp, ledger.bp)
+    for blueprint in (*blueprints, status.bp, registers.bp, audit.bp, web_bp):
         app.register_blueprint(blueprint)
     from server.api import push
 

@@ -66,7 +66,11 @@ def _operation(view: Any, meta: dict[str, Any], parameters: list[dict[str, Any]]
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": meta["body"]}}}
     success: dict[str, Any] = {"description": "Success"}
     if meta["response"] is not None:
-        success["content"] = {meta["content"]: {"schema": meta["response"]}}
+        # `content` may list several media types ("application/json,text/csv"); CSV bodies are strings.
+        success["content"] = {
+            media: {"schema": meta["response"] if media.endswith("json") else {"type": "string"}}
+            for media in meta["content"].split(",")
+        }
     elif meta["status"] != 204:
         body_type = "object" if meta["content"].endswith("json") else "string"
         success["content"] = {meta["content"]: {"schema": {"type": body_type}}}

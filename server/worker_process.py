@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 def build_worker(settings: Settings) -> Worker:
     """A worker over this configuration's event store and read-model store."""
-    return Worker(build_application(settings), readmodel_database(settings))
+    application = build_application(settings)
+    return Worker(application, readmodel_database(settings), batch_size=settings.projection_batch_size)
 
 
 def run_until_signalled(settings: Settings) -> None:

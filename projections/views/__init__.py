@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from projections.db import Cursor
+
+# (log position, decoded domain event): what the worker hands every view, decoded once per batch.
+Item = tuple[int, Any]
+
+
+def iso(moment: datetime) -> str:
+    """UTC, fixed width, microseconds always present: stored times sort as text on both engines."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    """Inverse of `iso` (and any ISO 8601 time with an offset)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def event_type(event: Any) -> str:
+    """'Complaint.Escalated': the aggregate class and the event class, as in the event catalogue."""
+    return type(event).__qualname__
+
+
+def aggregate_type(event: Any) -> str:
+    """'Complaint' for Complaint.Escalated."""
+    return type(event).__qualname__.split(".")[0]
 
 
 class View:
@@ -20,6 +45,11 @@ class View:
     def apply(self, cur: Cursor, position: int, event: Any) -> None:
         """Change the rows for one event at one log position."""
         raise NotImplementedError
+
+    def apply_batch(self, cur: Cursor, items: Sequence[Item]) -> None:
+        """Change the rows for a batch of events, in log order; views may override to write in bulk."""
+        for position, event in items:
+            self.apply(cur, position, event)
 
     def drop(self, cur: Cursor) -> None:
         """Remove every table of this view (for a rebuild from zero)."""

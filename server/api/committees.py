@@ -6,10 +6,11 @@ from flask import Blueprint, Response, jsonify
 
 from projections.views.committees import list_committees
 from server.api.http import doc
+from server.api.status import CommitteeDetailSchema, CommitteeQuerySchema, committee_status_body
 from server.auth import current_actor, requires
 from server.domain.roles import CITYWIDE_ROLES
 from server.readmodels import readmodels
-from server.schemas import CommitteeListSchema, CommitteeSchema
+from server.schemas import CommitteeListSchema
 from server.services import pantau
 
 bp = Blueprint("committees", __name__, url_prefix="/api/v1")
@@ -27,8 +28,19 @@ def list_all() -> Response:
 
 @bp.get("/committees/<code>")
 @requires("committee:read")
-@doc("One committee", response=CommitteeSchema, errors=(401, 403, 404))
+@doc(
+    "One committee and its status (a PPK: roll-up); as_of answers as it stood then",
+    response=CommitteeDetailSchema,
+    query=CommitteeQuerySchema,
+    errors=(401, 403, 404, 422, 503),
+)
 def get_one(code: str) -> Response:
     committee = pantau().committee(code)
     current_actor().check_committee(committee.code, committee.parent)
-    return jsonify(code=committee.code, kind=committee.kind, name=committee.name, parent=committee.parent)
+    return jsonify(
+        code=committee.code,
+        kind=committee.kind,
+        name=committee.name,
+        parent=committee.parent,
+        **committee_status_body(committee.code, committee.kind),
+    )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify
 
 from server.api.http import doc
+from server.api.readside import HealthWithProjectionSchema, projection_health
 from server.auth import public, requires
 from server.domain.checklist import CURRENT_CHECKLIST_VERSION, checklist
-from server.schemas import ChecklistSchema, HealthSchema
+from server.schemas import ChecklistSchema
 from server.services import pantau
 
 bp = Blueprint("meta", __name__)
@@ -15,10 +16,13 @@ bp = Blueprint("meta", __name__)
 
 @bp.get("/healthz")
 @public
-@doc("Liveness and event-store reachability", response=HealthSchema, errors=(503,))
+@doc("Liveness, event-store reachability and projection lag", response=HealthWithProjectionSchema, errors=(503,))
 def healthz() -> Response:
     last_position = pantau().recorder.max_notification_id()
-    return jsonify(status="ok", database="postgresql" if current_app.extensions["pantau.settings"].uses_postgres else "sqlite", last_position=last_position)
+    database = "postgresql" if current_app.extensions["pantau.settings"].uses_postgres else "sqlite"
+    return jsonify(
+        status="ok", database=database, last_position=last_position, projection=projection_health(last_position)
+    )
 
 
 @bp.get("/api/v1/openapi.json")

@@ -1,0 +1,193 @@
+"""Committee status answers: per committee, rolled up per PPK and for the city, alerts computed
+from the stored facts and the given `now` (the request time, or the moment asked about)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from projections.db import Cursor
+from projections.read import AlertRules, Page, in_scope, placeholders
+from projections.views import iso, parse_iso
+
+COLUMNS = (
+    "code, kind, name, parent, visits, last_visit_id, last_visit_at, checklist_version, checklist, "
+    "ready_items, total_items"
+)
+CITY_PAGE = 1000
+
+
+def _rows(cur: Cursor, where: str, params: list[Any], limit: int | None = None) -> list[dict[str, Any]]:
+    sql = f"SELECT {COLUMNS} FROM rm_status WHERE {where} ORDER BY code"  # noqa: S608 - fixed columns
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    cur.execute(sql, params)
+    keys = [c.strip() for c in COLUMNS.split(",")]
+    return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
+
+
+def _attach_counts(cur: Cursor, rows: list[dict[str, Any]], now: datetime, rules: AlertRules) -> None:
+    """Open complaints per category and pending corrections, for a page of committees at once."""
+    if not rows:
+        return
+    codes = [row["code"] for row in rows]
+    by_code = {row["code"]: row for row in rows}
+    for row in rows:
+        row.update(open_complaints={}, pending_corrections=0, overdue_corrections=0, oldest_pending_at=None)
+    cur.execute(
+        "SELECT committee, category, COUNT(*) FROM rm_status_complaints "  # noqa: S608 - placeholders only
+        f"WHERE is_open = 1 AND committee IN ({placeholders(codes)}) GROUP BY committee, category",
+        codes,
+    )
+    for committee, category, count in cur.fetchall():
+        by_code[committee]["open_complaints"][category] = int(count)
+    cutoff = iso(now - timedelta(days=rules.correction_wait_days))
+    cur.execute(
+        "SELECT committee, COUNT(*), MIN(requested_at), SUM(CASE WHEN requested_at < ? THEN 1 ELSE 0 END) "  # noqa: S608
+        f"FROM rm_status_corrections WHERE is_pending = 1 AND committee IN ({placeholders(codes)}) GROUP BY committee",
+        [cutoff, *codes],
+    )
+    for committee, count, oldest, overdue in cur.fetchall():
+        by_code[committee].update(
+            pending_corrections=int(count), oldest_pending_at=oldest, overdue_corrections=int(overdue or 0)
+        )
+
+
+def _alerts(row: dict[str, Any], now: datetime, rules: AlertRules) -> list[dict[str, Any]]:
+    alerts: list[dict[str, Any]] = []
+    code = row["code"]
+    if row["kind"] == "PPS":
+        if row["last_visit_at"] is None:
+            alerts.append({"committee": code, "reason": "no_visit", "message": "Never visited", "since": None})
+        elif now - parse_iso(row["last_visit_at"]) > timedelta(days=rules.no_visit_days):
+            alerts.append({
+                "committee": code, "reason": "no_visit", "since": row["last_visit_at"],
+                "message": f"No visit in {rules.no_visit_days} days (last {row['days_since_visit']} days ago)",
+            })
+    neutrality = row["open_complaints"].get("neutrality", 0)
+    if neutrality:
+        alerts.append({
+            "committee": code, "reason": "neutrality_complaint", "count": neutrality,
+            "message": f"{neutrality} open neutrality complaint(s)",
+        })
+    if row["overdue_corrections"]:
+        alerts.append({
+            "committee": code, "reason": "correction_waiting", "count": row["overdue_corrections"],
+            "since": row["oldest_pending_correction_at"],
+            "message": f"{row['overdue_corrections']} correction(s) waiting over {rules.correction_wait_days} days",
+        })
+    return alerts
+
+
+def _finish(row: dict[str, Any], now: datetime, rules: AlertRules) -> dict[str, Any]:
+    """Stored facts plus what depends on `now`."""
+    total, ready = row["total_items"], row["ready_items"]
+    last = row["last_visit_at"]
+    days = max(0, int((now - parse_iso(last)).total_seconds() // 86400)) if last else None
+    result = {
+        "code": row["code"], "kind": row["kind"], "name": row["name"], "parent": row["parent"],
+        "visits": row["visits"], "last_visit_id": row["last_visit_id"], "last_visit_at": last,
+        "days_since_visit": days, "checklist_version": row["checklist_version"],
+        "checklist": json.loads(row["checklist"]) if row["checklist"] else None,
+        "ready_items": ready, "total_items": total,
+        "readiness": round(ready / total, 4) if total else None,
+        "open_complaints": dict(sorted(row["open_complaints"].items())),
+        "open_complaints_total": sum(row["open_complaints"].values()),
+        "pending_corrections": row["pending_corrections"],
+        "overdue_corrections": row["overdue_corrections"],
+        "oldest_pending_correction_at": row["oldest_pending_at"],
+    }
+    result["alerts"] = _alerts(result, now, rules)
+    return result
+
+
+def statuses(cur: Cursor, where: str, params: list[Any], now: datetime, rules: AlertRules,
+             limit: int | None = None) -> list[dict[str, Any]]:
+    """Finished status rows matching a condition on rm_status."""
+    rows = _rows(cur, where, params, limit)
+    _attach_counts(cur, rows, now, rules)
+    return [_finish(row, now, rules) for row in rows]
+
+
+def rollup(code: str, kind: str, name: str, parent: str | None, members: list[dict[str, Any]]) -> dict[str, Any]:
+    """A PPK or the city from its committees: readiness is the mean over PPS, a never-visited PPS counting 0."""
+    pps = [m for m in members if m["kind"] == "PPS"] or members
+    categories: dict[str, int] = {}
+    for member in members:
+        for category, count in member["open_complaints"].items():
+            categories[category] = categories.get(category, 0) + count
+    visits = [m["last_visit_at"] for m in members if m["last_visit_at"]]
+    alerts = [alert for member in members for alert in member["alerts"]]
+    return {
+        "code": code, "kind": kind, "name": name, "parent": parent,
+        "pps_count": len(pps), "visited_pps": sum(1 for m in pps if m["last_visit_at"]),
+        "readiness": round(sum(m["readiness"] or 0 for m in pps) / len(pps), 4) if pps else None,
+        "last_visit_at": max(visits) if visits else None,
+        "open_complaints": dict(sorted(categories.items())),
+        "open_complaints_total": sum(categories.values()),
+        "pending_corrections": sum(m["pending_corrections"] for m in members),
+        "overdue_corrections": sum(m["overdue_corrections"] for m in members),
+        "alerting_committees": len({alert["committee"] for alert in alerts}),
+        "alerts": alerts,
+    }
+
+
+def pps_page(cur: Cursor, scope: str | None, committee: str | None, after: str | None, limit: int,
+             now: datetime, rules: AlertRules) -> Page:
+    """PPS statuses in code order."""
+    where, params = in_scope(scope, "code", "parent")
+    where += " AND kind = 'PPS' AND code > ?"
+    params.append(after or "")
+    if committee:
+        where += " AND (code = ? OR parent = ?)"
+        params += [committee, committee]
+    items = statuses(cur, where, params, now, rules, limit)
+    return Page(items, items[-1]["code"] if len(items) == limit else None)
+
+
+def ppk_page(cur: Cursor, scope: str | None, committee: str | None, after: str | None, limit: int,
+             now: datetime, rules: AlertRules) -> Page:
+    """PPK roll-ups (the PPK itself and its PPS) in code order."""
+    where, params = in_scope(scope, "code", "parent")
+    where += " AND kind = 'PPK' AND code > ?"
+    params.append(after or "")
+    if committee:
+        where += " AND code = ?"
+        params.append(committee)
+    heads = _rows(cur, where, params, limit)
+    codes = [head["code"] for head in heads]
+    members: dict[str, list[dict[str, Any]]] = {code: [] for code in codes}
+    if codes:
+        marks = placeholders(codes)
+        for status in statuses(cur, f"code IN ({marks}) OR parent IN ({marks})", codes + codes, now, rules):
+            members[status["parent"] or status["code"]].append(status)
+    items = [rollup(h["code"], "PPK", h["name"], None, members[h["code"]]) for h in heads]
+    return Page(items, codes[-1] if len(codes) == limit else None)
+
+
+def city(cur: Cursor, now: datetime, rules: AlertRules, name: str = "Kota") -> dict[str, Any]:
+    """The whole city, read in keyset pages so a national-size table never sits in memory twice."""
+    members: list[dict[str, Any]] = []
+    after = ""
+    while True:
+        page = statuses(cur, "code > ?", [after], now, rules, CITY_PAGE)
+        members += page
+        if len(page) < CITY_PAGE:
+            break
+        after = page[-1]["code"]
+    return rollup("city", "CITY", name, None, members)
+
+
+def committee_status(cur: Cursor, code: str, kind: str, now: datetime, rules: AlertRules) -> dict[str, Any] | None:
+    """One PPS's status, or one PPK's roll-up with its members; None if the view does not know it."""
+    if kind == "PPS":
+        found = statuses(cur, "code = ?", [code], now, rules)
+        return found[0] if found else None
+    members = statuses(cur, "code = ? OR parent = ?", [code, code], now, rules)
+    head = next((m for m in members if m["code"] == code), None)
+    if head is None:
+        return None
+    result = rollup(code, "PPK", head["name"], None, members)
+    result["members"] = [m for m in members if m["code"] != code]
+    return result
