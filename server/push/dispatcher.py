@@ -174,7 +174,7 @@ class PushDispatcher:
         stats = stats or Stats()
         now = self._now()
         with self.db.transaction(write=True) as cur:
-            store.abandon_interrupted(cur, older_than=now - self.lease, now=now)
+            stats.unknown += store.abandon_interrupted(cur, older_than=now - self.lease, now=now)
             due = store.due(cur, now, self.batch_size)
         for position, subscription in due:
             with self.db.transaction(write=True) as cur:
