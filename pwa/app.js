@@ -57,11 +57,11 @@ function stateText(r) {
   return parts.join(' · ');
 }
 
-function reportItem(r) {
+function reportItem(r, names) {
   const li = document.createElement('li');
   Object.assign(li.dataset, { id: r.id, state: r.state, kind: r.kind });
   const title = document.createElement('strong');
-  title.textContent = [t('tab_' + r.kind), r.summary.sub && t(r.summary.sub), r.summary.committee].filter(Boolean).join(' · ');
+  title.textContent = [t('tab_' + r.kind), r.summary.sub && t(r.summary.sub), names[r.summary.committee] || r.summary.committee].filter(Boolean).join(' · ');
   const state = document.createElement('p');
   state.className = 'state';
   state.textContent = stateText(r);
@@ -85,7 +85,8 @@ function reportItem(r) {
 async function render() {
   const reports = await outbox.list();
   $('#unsent-count').textContent = reports.filter(r => r.state !== 'delivered').length;
-  const items = reports.map(reportItem);
+  const names = Object.fromEntries(((await db.get('kv', 'committees'))?.items || []).map(c => [c.code, c.name]));
+  const items = reports.map(r => reportItem(r, names));
   if (!items.length) items.push(Object.assign(document.createElement('li'), { textContent: t('no_reports') }));
   $('#report-list').replaceChildren(...items);
   scheduleRetry(await outbox.nextRetryIn());
@@ -169,6 +170,8 @@ async function login(event) {
   if (response.status !== 201) return showLogin(t('login_failed'));
   const { token, username: name, role, committee, expires_at } = await response.json();
   await db.put('kv', { token, username: name, role, committee, expires_at }, 'session');
+  // Ask the browser not to evict our storage under pressure: queued reports must survive a full phone.
+  navigator.storage?.persist?.().catch(() => {});
   $('#password').value = '';
   await showApp();
 }

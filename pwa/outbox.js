@@ -86,7 +86,8 @@ async function sendQueued(force) {
   const s = await session();
   if (!s || s.expired) return { offline: false, auth: Boolean(s) };
   let offline = false;
-  for (const record of await db.all('outbox')) {
+  const oldestFirst = (await db.all('outbox')).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  for (const record of oldestFirst) {
     if (record.state !== 'queued' || (!force && record.nextAt > Date.now())) continue;
     const outcome = await sendOne(record, s.token);
     if (outcome === 'auth') return { offline, auth: true };

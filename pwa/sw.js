@@ -1,8 +1,9 @@
 // Hand-written service worker (a module worker, so it shares outbox.js with the page).
-// Bump VERSION whenever a shell file changes: the new worker installs, then waits for the officer.
+// VERSION is a digest of the other shell files (tests/e2e/test_pwa.py checks it and prints the right
+// value), so any change to the shell changes this file: the new worker installs, then waits for the officer.
 import { sendAll } from './outbox.js';
 
-const VERSION = 'v1';
+const VERSION = 'c6cacb84eb33';
 const CACHE = 'pantau-shell-' + VERSION;
 const SHELL = ['/', '/index.html', '/app.css', '/app.js', '/db.js', '/outbox.js', '/forms.js', '/i18n.js',
   '/manifest.webmanifest', '/icons/icon-192.png', '/icons/icon-512.png'];
@@ -28,7 +29,8 @@ self.addEventListener('message', event => {
 self.addEventListener('fetch', event => {
   const url = new URL(event.request.url);
   if (event.request.method !== 'GET' || url.origin !== location.origin || url.pathname.startsWith('/api/')) return;
-  const key = event.request.mode === 'navigate' ? '/index.html' : event.request;
+  // Other pages at this origin (the KPU board) are not part of the shell and go to the network.
+  const key = url.pathname === '/' ? '/index.html' : event.request;
   event.respondWith(caches.match(key, { ignoreSearch: true }).then(hit => hit || fetch(event.request)));
 });
 

@@ -23,12 +23,16 @@ def _segment_distance(px: float, py: float, a: tuple[float, float], b: tuple[flo
 def pixel(x: float, y: float) -> tuple[int, int, int]:
     """Colour at a point of the unit square."""
     ring = abs(math.hypot(x - 0.5, y - 0.5) - 0.27) < 0.035
-    tick = min(_segment_distance(x, y, (0.38, 0.5), (0.47, 0.6)), _segment_distance(x, y, (0.47, 0.6), (0.64, 0.4))) < 0.04
+    elbow = (0.47, 0.6)
+    tick = min(_segment_distance(x, y, (0.38, 0.5), elbow), _segment_distance(x, y, elbow, (0.64, 0.4))) < 0.04
     return WHITE if ring or tick else BRAND
 
 
 def png(size: int) -> bytes:
-    rows = b"".join(b"\x00" + b"".join(bytes(pixel((i + 0.5) / size, (j + 0.5) / size)) for i in range(size)) for j in range(size))
+    def row(j: int) -> bytes:
+        return b"\x00" + b"".join(bytes(pixel((i + 0.5) / size, (j + 0.5) / size)) for i in range(size))
+
+    rows = b"".join(row(j) for j in range(size))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

@@ -64,6 +64,7 @@ class LiveServer:
             application.close()
 
 
+REPORT_COLLECTIONS = ("visits", "complaints", "corrections")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
 
@@ -86,7 +87,8 @@ class CuttingProxy(ThreadingHTTPServer):
 
     def take_cut(self, method: str, path: str) -> bool:
         with self.lock:
-            if method == "POST" and path.rstrip("/").rsplit("/", 1)[-1] in ("visits", "complaints", "corrections") and self.cuts:
+            is_report = method == "POST" and path.rstrip("/").rsplit("/", 1)[-1] in REPORT_COLLECTIONS
+            if is_report and self.cuts:
                 self.cuts -= 1
                 self.cut_paths.append(path)
                 return True

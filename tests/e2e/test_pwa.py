@@ -4,10 +4,12 @@ lost answers, server-side refusals, the shell-size budget and installability."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import re
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,24 +18,34 @@ import pytest
 from tests.e2e.pwa_live_server import CuttingProxy, LiveServer
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
 PWA = REPO / "pwa"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"
+]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SHELL_BUDGET = 25 * 1024
 PPS = "19.71.01.1004"
-TOPICS = {"visit": "MonitoringVisit.Recorded", "complaint": "Complaint.Filed", "correction": "RegistrationCorrection.Requested"}
+TOPICS = {
+    "visit": "MonitoringVisit.Recorded",
+    "complaint": "Complaint.Filed",
+    "correction": "RegistrationCorrection.Requested",
+}
 WAIT_MS = 20_000
 
 
-def shell_files() -> list[Path]:
-    """What the service worker caches as the app shell (sw.js itself included), icons excluded."""
+def cached_files() -> list[Path]:
+    """Everything the service worker caches (its SHELL list), icons included."""
     listed = re.search(r"const SHELL = \[(.*?)\];", (PWA / "sw.js").read_text(), re.S).group(1)
-    names = {"index.html" if n == "/" else n.lstrip("/") for n in re.findall(r"'([^']+)'", listed)}
-    return sorted(PWA / n for n in names | {"sw.js"} if not n.startswith("icons/"))
+    return sorted({PWA / ("index.html" if n == "/" else n.lstrip("/")) for n in re.findall(r"'([^']+)'", listed)})
+
+
+def shell_files() -> list[Path]:
+    """The app shell the budget counts: the cached files and sw.js itself, icons excluded."""
+    return [p for p in cached_files() if p.parent == PWA] + [PWA / "sw.js"]
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -46,6 +58,15 @@ def test_shell_fits_the_budget() -> None:
     sizes = {p.name: len(gzip.compress(p.read_bytes(), 9)) for p in shell_files()}
     assert {"index.html", "app.js", "sw.js", "app.css", "manifest.webmanifest"} <= set(sizes)
     assert sum(sizes.values()) <= SHELL_BUDGET, sizes
+
+
+def test_cache_version_follows_the_shell() -> None:
+    """A shell change must change sw.js, or phones would keep serving the old shell from their cache."""
+    digest = hashlib.sha256()
+    for path in cached_files():
+        digest.update(path.relative_to(PWA).as_posix().encode() + b"\0" + path.read_bytes())
+    expected = digest.hexdigest()[:12]
+    assert f"const VERSION = '{expected}';" in (PWA / "sw.js").read_text(), f"set VERSION to '{expected}' in pwa/sw.js"
 
 
 def test_manifest_has_the_installability_fields() -> None:
@@ -65,7 +86,7 @@ def test_manifest_has_the_installability_fields() -> None:
 @pytest.fixture(scope="module")
 def chromium() -> Path:
     if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} not found: install Debian's chromium package (apt-get install -y chromium) to run the browser tests"
+        reason = f"{CHROMIUM} not found: the browser tests need Debian's chromium (apt-get install -y chromium)"
         if IN_CI:
             pytest.fail(reason + " (CI=true: refusing to skip)")
         pytest.skip(reason)
@@ -81,11 +102,16 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module")
-def browser(chromium: Path) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+def playwright(chromium: Path) -> Iterator[Playwright]:
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright, chromium: Path) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
 
 
 @pytest.fixture
@@ -107,7 +133,7 @@ def log_in(page: Page, base_url: str) -> None:
     page.get_by_label("Kata sandi").fill("demo-pps-2024")
     page.get_by_role("button", name="Masuk").click()
     expect(page.locator("#app-view")).to_be_visible()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_for_service_worker(page)
     expect(page.locator(f"#visit-committee option[value='{PPS}']")).to_have_count(1)
     expect(page.locator("#checklist input")).not_to_have_count(0)
 
@@ -136,8 +162,22 @@ def submit_correction(page: Page, nik: str = "1671010101900001") -> None:
     page.locator("#correction button[type=submit]").click()
 
 
+def wait_for(condition, timeout: float = WAIT_MS / 1000):
+    """Poll a condition outside the browser (the event log) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)  # polling interval, not a guess at how long something takes
+    return result
+
+
+def wait_for_service_worker(page: Page) -> None:
+    # Not page.wait_for_function: its polling evals a string, which the app's strict CSP rightly blocks.
+    wait_for(lambda: page.evaluate("navigator.serviceWorker.controller !== null"))
+
+
 def reports(page: Page) -> list[dict[str, str]]:
-    return page.eval_on_selector_all("#report-list li[data-id]", "els => els.map(e => ({...e.dataset, text: e.innerText}))")
+    return page.eval_on_selector_all("#report-list li[data-id]", "els => els.map(e => ({...e.dataset}))")
 
 
 def test_offline_reports_are_kept_and_arrive_exactly_once(page: Page, live: LiveServer) -> None:
@@ -170,8 +210,11 @@ def test_offline_reports_are_kept_and_arrive_exactly_once(page: Page, live: Live
         item = page.locator(f"#report-list li[data-id='{report['id']}']")
         expect(item).to_have_attribute("data-state", "delivered")
         expect(item).to_contain_text(f"posisi #{positions[0]}")
-    expect(page.locator(f"#report-list li[data-kind=complaint]")).to_contain_text("Status: diterima")
+    expect(page.locator("#report-list li[data-kind=complaint]")).to_contain_text("Status: diterima")
     page.screenshot(path=str(live.instance / "pwa-360x640.png"))
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("button", name="My reports")).to_be_visible()
+    expect(page.locator("#report-list li[data-kind=complaint]")).to_contain_text("Receipt: position #")
 
 
 def test_lost_answer_is_retried_without_a_second_event(page: Page, live: LiveServer) -> None:
@@ -221,6 +264,47 @@ def test_server_refusal_is_kept_for_fixing_and_resent_with_the_same_id(page: Pag
     page.get_by_role("button", name="Laporan saya").click()
     page.get_by_role("button", name="Keluar").click()
     expect(page.locator("#login-view")).to_be_visible()
-    left = page.evaluate("""() => new Promise(resolve => indexedDB.open('pantau').onsuccess = e =>
-        e.target.result.transaction('outbox').objectStore('outbox').count().onsuccess = c => resolve(c.target.result))""")
+    left = page.evaluate("""() => new Promise(resolve => indexedDB.open('pantau').onsuccess = e => e.target.result
+        .transaction('outbox').objectStore('outbox').count().onsuccess = c => resolve(c.target.result))""")
     assert left == 0
+
+
+def test_background_sync_sends_from_the_service_worker(page: Page, live: LiveServer) -> None:
+    log_in(page, live.url)
+    cdp = page.context.new_cdp_session(page)
+    registrations: list[dict] = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    live.stop()
+    submit_visit(page)
+    expect(page.locator("#unsent-count")).to_have_text("1")
+    record_id = reports(page)[0]["id"]
+    page.goto("about:blank")  # the app is closed: only the service worker can send now
+    live.start()
+    registration = next(r for r in registrations if r["scopeURL"].startswith(live.url) and not r["isDeleted"])
+    sync = {"origin": live.url, "registrationId": registration["registrationId"], "tag": "outbox", "lastChance": False}
+    cdp.send("ServiceWorker.dispatchSyncEvent", sync)
+    wait_for(lambda: live.events(record_id, TOPICS["visit"]))
+    page.goto(live.url + "/")
+    expect(page.locator("#unsent-count")).to_have_text("0")
+    expect(page.locator(f"#report-list li[data-id='{record_id}']")).to_have_attribute("data-state", "delivered")
+    assert len(live.events(record_id, TOPICS["visit"])) == 1
+
+
+def test_chromium_finds_the_app_installable(
+    playwright: Playwright, chromium: Path, live: LiveServer, tmp_path: Path
+) -> None:
+    if live.process is None:
+        live.start()
+    # A throwaway context reports "in-incognito"; a persistent profile is what a phone has.
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+    )
+    try:
+        page = context.new_page()
+        page.goto(live.url + "/")
+        wait_for_service_worker(page)
+        errors = context.new_cdp_session(page).send("Page.getInstallabilityErrors")["installabilityErrors"]
+        assert errors == []
+    finally:
+        context.close()
