@@ -18,6 +18,7 @@ from server.domain.base import SYSTEM
 from server.domain.errors import DomainError
 from server.domain.roles import ROLES
 from server.ledger.commands import ledger as ledger_commands
+from server.push.commands import push as push_commands
 from server.services import pantau
 
 
@@ -117,6 +118,7 @@ def demo(bind: str) -> None:
 
 
 cli.add_command(ledger_commands)
+cli.add_command(push_commands)
 
 
 def main() -> None:

@@ -81,6 +81,12 @@ class PantauApplication(AccountAdministration, PushCommands, Application):
     env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
     snapshotting_intervals: ClassVar[dict[type, int]] = {Account: 50}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A committee's code and parent are fixed when it is registered and no event changes them, so each
+        # process remembers them: a submission then reads the store once (the account), not twice.
+        self._placements: dict[str, tuple[str, str | None]] = {}
+
     # --- committees -------------------------------------------------------------------------
 
     def register_committee(self, code: str, name: str, context: Context) -> bool:
@@ -237,8 +243,7 @@ class PantauApplication(AccountAdministration, PushCommands, Application):
 
     def _submit(self, actor: Actor, body: dict[str, Any], build: Any) -> Receipt:
         actor.check_permission("report:create")
-        committee = self.committee(body["committee"])
-        actor.check_committee(committee.code, committee.parent)
+        actor.check_committee(*self._placement(body["committee"]))
         fp = fingerprint(body)
         aggregate = build(fp)
         try:
@@ -247,6 +252,14 @@ class PantauApplication(AccountAdministration, PushCommands, Application):
             # The id exists: the same submission again gets its original answer; anything else is a conflict.
             return self._replay(actor, UUID(str(body["id"])), type(aggregate), fp)
         return Receipt(as_record(aggregate, actor), recordings[0].notification.id)
+
+    def _placement(self, code: str) -> tuple[str, str | None]:
+        """A registered committee's (code, parent); NotFoundError if there is none."""
+        placement = self._placements.get(code)
+        if placement is None:
+            committee = self.committee(code)
+            placement = self._placements[code] = (committee.code, committee.parent)
+        return placement
 
     def _replay(self, actor: Actor, record_id: UUID, cls: type[PantauAggregate], fp: str) -> Receipt:
         try:

@@ -135,3 +135,11 @@ def test_only_the_owner_can_unsubscribe_and_unsubscribing_twice_is_fine(
         client.delete(SUBSCRIPTIONS, json={"endpoint": "https://x.example/none"}, headers=headers["legal"]).status_code
         == 404
     )
+
+
+def test_push_status_counts_the_outbox_by_status(runner: Any) -> None:
+    from server.push.commands import push
+
+    result = runner.invoke(push, ["status"])
+    assert result.exit_code == 0, result.output
+    assert result.output == ""
