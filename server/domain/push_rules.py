@@ -141,14 +141,16 @@ def committee_alert(event: Any, lookup: Lookup) -> Notice:
 
 @rule("Dispute.Opened")
 def dispute_opened(event: Any, lookup: Lookup) -> Notice:
-    """A dispute (once the Dispute aggregate exists): the legal team."""
-    committee = getattr(event, "committee", None)
-    params = _committee_params(committee, lookup) if committee else {"committee": "-", "committee_name": "-"}
+    """A new dispute: the legal team. The title is shown, the summary stays in the app."""
+    committees = list(getattr(event, "committees", None) or [])
+    names = ", ".join(lookup.committee_name(code) for code in committees[:3]) or "-"
+    if len(committees) > 3:
+        names += f" +{len(committees) - 3}"
     return Notice(
         kind="dispute_opened",
         url=f"/#/disputes/{event.originator_id}",
         topic=event.originator_id.hex,
         audiences=(Audience(role="legal"),),
-        params=params,
+        params={"title": excerpt(getattr(event, "title", "")), "committee_name": names},
         urgency="high",
     )

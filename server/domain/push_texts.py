@@ -42,8 +42,8 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Committee alert", "{level} {committee_name} ({committee}): {reason}"),
     },
     "dispute_opened": {
-        "id": ("Sengketa baru", "Sengketa baru dibuka ({committee_name}); perlu ditinjau bagian hukum."),
-        "en": ("New dispute", "A new dispute was opened ({committee_name}); legal review needed."),
+        "id": ("Sengketa baru", "{title} ({committee_name}): perlu ditinjau bagian hukum."),
+        "en": ("New dispute", "{title} ({committee_name}): legal review needed."),
     },
 }
 

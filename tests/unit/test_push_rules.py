@@ -39,9 +39,14 @@ def event_named(qualname: str, **fields: Any) -> Any:
 
 
 def test_a_dispute_opened_reaches_legal_once_disputes_exist() -> None:
-    notice = notice_for(event_named("Dispute.Opened", committee="19.71.01.1004"), Names())
+    event = event_named("Dispute.Opened", title="Sengketa DPT", committees=["19.71.01.1004", "19.71.01.1006"])
+    notice = notice_for(event, Names())
     assert notice is not None and notice.audiences == (Audience(role="legal"),)
-    assert notice.url.startswith("/#/disputes/")
+    assert notice.url == f"/#/disputes/{event.originator_id}"
+    assert (
+        json.loads(render(notice, "id"))["body"]
+        == "Sengketa DPT (Semabung Lama, 19.71.01.1006): perlu ditinjau bagian hukum."
+    )
 
 
 def test_events_without_a_rule_wake_nobody() -> None:
@@ -69,6 +74,8 @@ def test_every_text_renders_below_3_kb_even_with_the_longest_free_text(kind: str
             "dispute_opened": "Dispute.Opened",
         }[kind],
         reason="ü" * 5000,
+        title="ü" * 5000,
+        committees=["19.71.01.1004"] * 10,
         target="bawaslu",
         committee="19.71.01.1004",
     )
