@@ -20,8 +20,8 @@ from tests.factories import complaint_body, correction_body, visit_body
 
 PPS = "19.71.01.1004"
 ID_PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
+COMMITTEE_PLACEHOLDER = "99.99.99.9999"
 INGEST_PATHS = ("/api/v1/visits", "/api/v1/complaints", "/api/v1/corrections")
-READ_PATH = f"/api/v1/committees/{PPS}"
 
 
 @dataclass
@@ -37,9 +37,13 @@ class LoadResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
+# (token, committee) per signed-in officer; requests rotate over them, as many phones would.
+Officers = list[tuple[str, str]]
+
+
 def ingest_templates() -> list[tuple[str, str]]:
-    """(path, JSON body with a placeholder id) for the three kinds of report, in rotation."""
-    bodies = (visit_body(PPS), complaint_body(PPS), correction_body(PPS))
+    """(path, JSON body with placeholder id and committee) for the three kinds of report, in rotation."""
+    bodies = (visit_body(COMMITTEE_PLACEHOLDER), complaint_body(COMMITTEE_PLACEHOLDER), correction_body(COMMITTEE_PLACEHOLDER))
     return [(path, json.dumps({**body, "id": ID_PLACEHOLDER})) for path, body in zip(INGEST_PATHS, bodies, strict=True)]
 
 
@@ -47,18 +51,22 @@ def tool() -> str:
     return "wrk" if shutil.which("wrk") else "python"
 
 
-def run_load(base_url: str, kind: str, token: str | None, connections: int, seconds: float, generator: str | None = None) -> LoadResult:
-    """Drive `kind` ('ingest' or 'read') at base_url for `seconds` with `connections` keep-alive connections."""
+def run_load(base_url: str, kind: str, officers: Officers, connections: int, seconds: float, generator: str | None = None) -> LoadResult:
+    """Drive `kind` ('ingest' or 'read') at base_url for `seconds` with `connections` keep-alive connections.
+
+    Request i is sent as officer i mod len(officers), for that officer's own committee; the baseline gets
+    the very same requests (it ignores the token).
+    """
     if (generator or tool()) == "wrk":
-        return _run_wrk(base_url, kind, token, connections, seconds)
-    return asyncio.run(_run_python(base_url, kind, token, connections, seconds))
+        return _run_wrk(base_url, kind, officers, connections, seconds)
+    return asyncio.run(_run_python(base_url, kind, officers, connections, seconds))
 
 
 # --- wrk ------------------------------------------------------------------------------------
 
 LUA = r"""
 local templates = { %(templates)s }
-local auth = %(auth)s
+local officers = { %(officers)s }
 local prefix = "%(prefix)s"
 local out = "%(out)s"
 local ingest = %(ingest)s
@@ -73,10 +81,9 @@ function setup(thread)
 end
 
 function init(args)
-  headers = { ["Content-Type"] = "application/json" }
-  if auth ~= "" then headers["Authorization"] = "Bearer " .. auth end
-  if not ingest then
-    wrk.headers = headers
+  headers = {}
+  for i, o in ipairs(officers) do
+    headers[i] = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. o[1] }
   end
 end
 
@@ -84,13 +91,16 @@ if ingest then
   request = function()
     counter = counter + 1
     local t = templates[(counter %% #templates) + 1]
+    local o = (counter %% #officers) + 1
     local id = string.format("%%s-4%%03x-8%%03x-%%012x", prefix, tid, math.floor(counter / 281474976710656), counter %% 281474976710656)
-    local body = string.gsub(t[2], "%(placeholder)s", id)
-    return wrk.format("POST", t[1], headers, body)
+    local body = string.gsub(string.gsub(t[2], "%(placeholder)s", id), "%(committee_placeholder)s", officers[o][2])
+    return wrk.format("POST", t[1], headers[o], body)
   end
 else
   request = function()
-    return wrk.format("GET", "%(read_path)s", headers)
+    counter = counter + 1
+    local o = (counter %% #officers) + 1
+    return wrk.format("GET", "/api/v1/committees/" .. officers[o][2], headers[o])
   end
 end
 
@@ -109,7 +119,7 @@ def _lua_string(value: str) -> str:
     return json.dumps(value)  # a JSON string literal is a valid Lua string literal for ASCII text
 
 
-def _run_wrk(base_url: str, kind: str, token: str | None, connections: int, seconds: float) -> LoadResult:
+def _run_wrk(base_url: str, kind: str, officers: Officers, connections: int, seconds: float) -> LoadResult:
     with tempfile.TemporaryDirectory(prefix="pantau-wrk-") as tmp:
         out = Path(tmp) / "out.json"
         script = Path(tmp) / "load.lua"
@@ -118,12 +128,12 @@ def _run_wrk(base_url: str, kind: str, token: str | None, connections: int, seco
             LUA
             % {
                 "templates": templates,
-                "auth": _lua_string(token or ""),
+                "officers": ", ".join(f"{{ {_lua_string(t)}, {_lua_string(c)} }}" for t, c in officers),
                 "prefix": str(uuid.uuid4())[:13],
                 "out": str(out),
                 "ingest": "true" if kind == "ingest" else "false",
                 "placeholder": ID_PLACEHOLDER.replace("-", "%-"),
-                "read_path": READ_PATH,
+                "committee_placeholder": COMMITTEE_PLACEHOLDER.replace(".", "%."),
             }
         )
         threads = min(2, connections)
@@ -144,21 +154,24 @@ def _run_wrk(base_url: str, kind: str, token: str | None, connections: int, seco
 # --- asyncio fallback -----------------------------------------------------------------------
 
 
-async def _connection(host: str, port: int, kind: str, token: str | None, deadline: float, latencies: list[float], errors: list[int]) -> None:
+async def _connection(
+    host: str, port: int, kind: str, officers: Officers, offset: int, deadline: float, latencies: list[float], errors: list[int]
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
-    auth = f"Authorization: Bearer {token}\r\n" if token else ""
     templates = [(p, b.encode()) for p, b in ingest_templates()]
-    placeholder = ID_PLACEHOLDER.encode()
-    count = 0
+    count = offset
     try:
         while time.perf_counter() < deadline:
+            token, committee = officers[count % len(officers)]
+            auth = f"Authorization: Bearer {token}\r\n"
             if kind == "ingest":
                 path, template = templates[count % len(templates)]
-                body = template.replace(placeholder, str(uuid.uuid4()).encode())
+                body = template.replace(ID_PLACEHOLDER.encode(), str(uuid.uuid4()).encode())
+                body = body.replace(COMMITTEE_PLACEHOLDER.encode(), committee.encode())
                 head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
                 request = head.encode() + body
             else:
-                request = f"GET {READ_PATH} HTTP/1.1\r\nHost: {host}\r\n{auth}\r\n".encode()
+                request = f"GET /api/v1/committees/{committee} HTTP/1.1\r\nHost: {host}\r\n{auth}\r\n".encode()
             count += 1
             started = time.perf_counter()
             writer.write(request)
@@ -176,14 +189,17 @@ async def _connection(host: str, port: int, kind: str, token: str | None, deadli
         writer.close()
 
 
-async def _run_python(base_url: str, kind: str, token: str | None, connections: int, seconds: float) -> LoadResult:
+async def _run_python(base_url: str, kind: str, officers: Officers, connections: int, seconds: float) -> LoadResult:
     url = urlparse(base_url)
     latencies: list[float] = []
     errors: list[int] = []
     started = time.perf_counter()
     deadline = started + seconds
     await asyncio.gather(
-        *(_connection(url.hostname or "127.0.0.1", url.port or 80, kind, token, deadline, latencies, errors) for _ in range(connections))
+        *(
+            _connection(url.hostname or "127.0.0.1", url.port or 80, kind, officers, i, deadline, latencies, errors)
+            for i in range(connections)
+        )
     )
     elapsed = time.perf_counter() - started
     if not latencies:
