@@ -82,6 +82,59 @@ def run_projections() -> None:
     run_until_signalled(current_app.extensions["pantau.settings"])
 
 
+@projections.command("rebuild")
+@click.argument("name", required=False)
+@with_appcontext
+def rebuild_projections(name: str | None) -> None:
+    """Drop and replay one read model (NAME) or all of them from the start of the log."""
+    from projections.rebuild import rebuild
+    from server.worker_process import build_worker
+
+    worker = build_worker(current_app.extensions["pantau.settings"])
+    known = [view.name for view in worker.views]
+    if name is not None and name not in known:
+        raise click.ClickException(f"No read model {name}; one of {', '.join(known)}.")
+    names = [name] if name else known
+    with click.progressbar(length=worker.log_end(), label=f"Rebuilding {', '.join(names)}") as bar:
+        applied = rebuild(worker, names, bar.update)
+    click.echo(f"{applied} events applied; positions {worker.positions()}.")
+
+
+@cli.command("replay")
+@click.option("--until", "until", required=True, help="ISO 8601 time with offset, or a log position.")
+@click.option("--committee", default=None, help="A PPS, or a PPK and its PPS (default: the whole city).")
+@with_appcontext
+def replay(until: str, committee: str | None) -> None:
+    """Print the timeline up to a moment, then the status as it stood then."""
+    import json
+    from datetime import datetime
+
+    from projections.read import AlertRules
+    from projections.timeline import events, line, replay_until, standing
+    from projections.worker import create_schema, default_views
+    from server.readmodels import readmodel_database
+
+    settings = current_app.extensions["pantau.settings"]
+    try:
+        moment: int | datetime = int(until) if until.isdigit() else datetime.fromisoformat(until)
+        kind = pantau().committee(committee).kind if committee else None
+    except (ValueError, DomainError) as error:
+        raise click.ClickException(str(error)) from None
+    if isinstance(moment, datetime) and moment.tzinfo is None:
+        raise click.ClickException("--until needs an offset, e.g. 2024-11-26T23:00+07:00.")
+    db = readmodel_database(settings)
+    create_schema(db, default_views())
+    snapshot = replay_until(pantau(), db, moment, committee)
+    try:
+        for row in events(snapshot):
+            click.echo(line(row))
+        rules = AlertRules(settings.alert_no_visit_days, settings.alert_correction_wait_days)
+        click.echo(f"-- as of position {snapshot.position} ({snapshot.at.isoformat()}):")
+        click.echo(json.dumps(standing(snapshot, committee, kind, rules), ensure_ascii=False, indent=2))
+    finally:
+        snapshot.close()
+
+
 @cli.command("demo")
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
 @with_appcontext

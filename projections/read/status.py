@@ -112,7 +112,7 @@ def statuses(cur: Cursor, where: str, params: list[Any], now: datetime, rules: A
 
 def rollup(code: str, kind: str, name: str, parent: str | None, members: list[dict[str, Any]]) -> dict[str, Any]:
     """A PPK or the city from its committees: readiness is the mean over PPS, a never-visited PPS counting 0."""
-    pps = [m for m in members if m["kind"] == "PPS"] or members
+    pps = [m for m in members if m["kind"] == "PPS"]
     categories: dict[str, int] = {}
     for member in members:
         for category, count in member["open_complaints"].items():

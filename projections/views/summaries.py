@@ -43,7 +43,7 @@ def _visit_recorded(e: Any) -> str:
 
 
 SUMMARIES: dict[type, Callable[[Any], str]] = {
-    Committee.Registered: lambda e: f"{e.kind} {e.code} {e.name} registered",
+    Committee.Registered: lambda e: f"{e.code} {e.name} registered",
     Committee.MemberAppointed: lambda e: f"Member {e.member_id} appointed as {e.position}",
     Committee.MemberRemoved: lambda e: f"Member {e.member_id} removed{_why(e)}",
     MonitoringVisit.Recorded: _visit_recorded,
