@@ -72,7 +72,11 @@ class Settings:
                 "POSTGRES_POOL_SIZE": "5",
                 "POSTGRES_MAX_OVERFLOW": "10",
                 "POSTGRES_LOCK_TIMEOUT": "5",
-                "POSTGRES_PRE_PING": "y",
+                # No pre-ping: psycopg_pool backs off 1 s, 2 s, 4 s... between failed checks, so after a
+                # restart or failover a request waited 15-30 s (past gunicorn's timeout) for a pool of dead
+                # connections. Without it a dead connection fails its query, is discarded, and the library's
+                # retry (0.2 s apart) takes the next one: about a second (tests/integration/test_store_unavailable.py).
+                "POSTGRES_PRE_PING": "n",
                 "APPLICATION_RECORDER_TOPIC": "server.persistence:PostgresPositionRecorder",
             }
         else:
