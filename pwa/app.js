@@ -187,16 +187,18 @@ async function logout() {
 // --- a new version waits until the officer agrees (or the next launch); never mid-form ----------------
 async function registerWorker() {
   if (!('serviceWorker' in navigator)) return;
-  const hadController = Boolean(navigator.serviceWorker.controller);
   registration = await navigator.serviceWorker.register('/sw.js', { type: 'module' });
   const offer = () => { $('#update').hidden = !(registration.waiting && navigator.serviceWorker.controller); };
   offer();
   registration.addEventListener('updatefound', () => registration.installing?.addEventListener('statechange', offer));
+  let agreed = false;
   $('#update-apply').onclick = () => {
     if (dirty.size && !confirm(t('update_dirty'))) return;
+    agreed = true;
     registration.waiting?.postMessage('skip-waiting');
   };
-  navigator.serviceWorker.addEventListener('controllerchange', () => { if (hadController) location.reload(); });
+  // Reload only for the version the officer accepted (the first install's claim changes nothing visible).
+  navigator.serviceWorker.addEventListener('controllerchange', () => { if (agreed) location.reload(); });
 }
 
 function wire() {

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import http.client
+import os
 import socket
 import sys
 import threading
@@ -18,11 +19,23 @@ from server.worker_process import build_worker
 from tests.e2e.processes import free_port, start, stop, wait_until_healthy
 
 
-class LiveServer:
-    """gunicorn over a throwaway SQLite instance, seeded with the demo committees and accounts."""
+def app_serving_pwa_copy() -> object:
+    """The real app, serving the phone app from PANTAU_TEST_PWA_DIR: lets a test ship a "new version"
+    without touching the shared working tree."""
+    import server.web
+    from server.app import create_app
 
-    def __init__(self, instance: Path) -> None:
+    server.web.PWA_DIR = Path(os.environ["PANTAU_TEST_PWA_DIR"]).resolve()
+    return create_app()
+
+
+class LiveServer:
+    """gunicorn over a throwaway SQLite instance, seeded with the demo committees and accounts.
+    With pwa_dir, it serves that copy of the phone app instead of pwa/."""
+
+    def __init__(self, instance: Path, pwa_dir: Path | None = None) -> None:
         self.instance = instance
+        self.pwa_dir = pwa_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.settings = load_settings(instance_path=instance)
@@ -43,9 +56,11 @@ class LiveServer:
         log = self.instance / f"gunicorn-{self.starts}.log"
         env = {"PANTAU_INSTANCE_PATH": str(self.instance), "PANTAU_BIND": f"127.0.0.1:{self.port}",
                "PANTAU_WEB_WORKERS": "1", "PANTAU_PASSWORD_COST": "10"}
-        self.process = start(
-            [sys.executable, "-m", "gunicorn", "-c", "python:server.gunicorn_conf", "server.app:create_app()"], env, log
-        )
+        app = "server.app:create_app()"
+        if self.pwa_dir:
+            env["PANTAU_TEST_PWA_DIR"] = str(self.pwa_dir)
+            app = "tests.e2e.pwa_live_server:app_serving_pwa_copy()"
+        self.process = start([sys.executable, "-m", "gunicorn", "-c", "python:server.gunicorn_conf", app], env, log)
         wait_until_healthy(self.url, self.process, log)
 
     def stop(self) -> None:

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import struct
 import time
 from collections.abc import Iterator
@@ -308,3 +309,29 @@ def test_chromium_finds_the_app_installable(
         assert errors == []
     finally:
         context.close()
+
+
+def test_new_version_waits_for_the_officer(page: Page, tmp_path: Path) -> None:
+    shipped = tmp_path / "pwa"
+    shutil.copytree(PWA, shipped)
+    server = LiveServer(tmp_path / "instance", pwa_dir=shipped)
+    server.start()
+    try:
+        log_in(page, server.url)
+        current = re.search(r"const VERSION = '(\w+)';", (shipped / "sw.js").read_text()).group(1)
+        page.get_by_label("Temuan").fill("Setengah jalan")  # the officer is mid-form
+        (shipped / "sw.js").write_text((shipped / "sw.js").read_text().replace(current, "next-version"))
+        page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
+        expect(page.locator("#update")).to_be_visible()
+        # Installed and waiting; the old version still controls the page, its cache intact.
+        assert page.evaluate("navigator.serviceWorker.getRegistration().then(r => Boolean(r.waiting))")
+        assert f"pantau-shell-{current}" in page.evaluate("caches.keys()")
+        expect(page.get_by_label("Temuan")).to_have_value("Setengah jalan")
+
+        page.once("dialog", lambda dialog: dialog.accept())  # "the unsent form will be lost?"
+        with page.expect_event("load"):
+            page.get_by_role("button", name="Pakai versi baru").click()
+        expect(page.locator("#app-view")).to_be_visible()
+        wait_for(lambda: page.evaluate("caches.keys()") == ["pantau-shell-next-version"])
+    finally:
+        server.stop()
