@@ -68,12 +68,13 @@ class AuditTrail(View):
             ))
         if new_records:
             cur.executemany(
-                "INSERT INTO rm_audit_records (aggregate_id, committee) VALUES (?, ?) ON CONFLICT (aggregate_id) DO NOTHING",
+                "INSERT INTO rm_audit_records (aggregate_id, committee) VALUES (?, ?) "
+                "ON CONFLICT (aggregate_id) DO NOTHING",
                 new_records,
             )
         if rows:
             placeholders = ", ".join("?" * len(COLUMNS))
-            cur.executemany(f"INSERT INTO rm_audit ({', '.join(COLUMNS)}) VALUES ({placeholders})", rows)
+            cur.executemany(f"INSERT INTO rm_audit ({', '.join(COLUMNS)}) VALUES ({placeholders})", rows)  # noqa: S608
 
     @staticmethod
     def _own_committee(event: Any) -> str | None:

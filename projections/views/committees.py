@@ -16,7 +16,8 @@ class CommitteeDirectory(View):
     def create(self, cur: Cursor) -> None:
         cur.execute(
             "CREATE TABLE IF NOT EXISTS rm_committees ("
-            "code TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, parent TEXT, registered_position BIGINT NOT NULL)"
+            "code TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, parent TEXT, "
+            "registered_position BIGINT NOT NULL)"
         )
         cur.execute("CREATE INDEX IF NOT EXISTS rm_committees_parent ON rm_committees (parent)")
 

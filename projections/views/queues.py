@@ -39,7 +39,8 @@ class ComplaintQueue(View):
         if isinstance(event, Complaint.Filed):
             cur.execute(
                 "INSERT INTO rm_complaints (id, position, committee, parent, category, status, description, "
-                "filed_by, filed_at, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, 'filed', ?, ?, ?, ?, ?, ?) "
+                "filed_by, filed_at, version, updated_at, updated_by) "
+                "VALUES (?, ?, ?, ?, ?, 'filed', ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (id) DO NOTHING",
                 (
                     str(event.originator_id), position, event.committee, parent_code(event.committee), event.category,
@@ -72,7 +73,8 @@ class CorrectionRegister(View):
             "id TEXT PRIMARY KEY, position BIGINT NOT NULL UNIQUE, committee TEXT NOT NULL, parent TEXT, "
             "kind TEXT NOT NULL, nik_last4 TEXT NOT NULL, full_name TEXT NOT NULL, tps TEXT, target_tps TEXT, "
             "tms_reason TEXT, status TEXT NOT NULL, requested_by TEXT, requested_at TEXT NOT NULL, "
-            "verified_by TEXT, decided_by TEXT, decision_reason TEXT, version INTEGER NOT NULL, updated_at TEXT NOT NULL)"
+            "verified_by TEXT, decided_by TEXT, decision_reason TEXT, version INTEGER NOT NULL, "
+            "updated_at TEXT NOT NULL)"
         )
         cur.execute("CREATE INDEX IF NOT EXISTS rm_corrections_committee ON rm_corrections (committee, position)")
         cur.execute("CREATE INDEX IF NOT EXISTS rm_corrections_parent ON rm_corrections (parent, position)")

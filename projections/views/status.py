@@ -38,7 +38,8 @@ class CommitteeStatus(View):
         cur.execute("CREATE INDEX IF NOT EXISTS rm_status_parent ON rm_status (parent)")
         cur.execute(
             "CREATE TABLE IF NOT EXISTS rm_status_visits ("
-            "id TEXT PRIMARY KEY, committee TEXT NOT NULL, visited_at TEXT NOT NULL, checklist_version INTEGER NOT NULL)"
+            "id TEXT PRIMARY KEY, committee TEXT NOT NULL, visited_at TEXT NOT NULL, "
+            "checklist_version INTEGER NOT NULL)"
         )
         cur.execute(
             "CREATE TABLE IF NOT EXISTS rm_status_complaints ("

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -20,6 +21,7 @@ from projections.worker import create_schema, default_views
 from server.problems import problem
 from server.readmodels import readmodels
 from server.schemas import AREA_CODE, HealthSchema
+from server.services import pantau
 
 READ_WAIT_SECONDS = 2.0
 POLL_SECONDS = 0.005
@@ -33,6 +35,8 @@ class AsOf(fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | datetime:
         text = str(value).strip()
+        # An unencoded "+07:00" arrives as " 07:00": take it as meant.
+        text = re.sub(r" (\d\d:?\d\d)$", r"+\1", text)
         if text.isdigit():
             return int(text)
         try:
@@ -93,6 +97,11 @@ def wait_for_position(db: Database, views: Sequence[str], min_position: int | No
     """Read your writes: poll the views' positions every few ms, up to 2 s; then 503 with Retry-After."""
     if not min_position:
         return
+    log_end = pantau().recorder.max_notification_id() or 0
+    if min_position > log_end:
+        # No write ever answered this position: waiting cannot help, the caller has it wrong.
+        abort(problem(422, "Unprocessable Content", f"The log ends at position {log_end}, before {min_position}.",
+                      errors={"min_position": [f"Beyond the end of the log ({log_end})."]}))
     deadline = time.monotonic() + READ_WAIT_SECONDS
     while True:
         with db.transaction() as cur:
