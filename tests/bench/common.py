@@ -18,7 +18,7 @@ from typing import Any
 from server.config import Settings
 
 REPO = Path(__file__).resolve().parents[2]
-RESULTS_DIR = REPO / "bench-results"
+RESULTS_DIR = Path(os.environ.get("PANTAU_BENCH_RESULTS") or REPO / "bench-results")
 PG_SERVER = os.environ.get("PANTAU_BENCH_DATABASE_URL") or os.environ.get(
     "PANTAU_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

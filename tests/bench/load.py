@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -18,7 +19,6 @@ from urllib.parse import urlparse
 from tests.bench.common import percentile
 from tests.factories import complaint_body, correction_body, visit_body
 
-PPS = "19.71.01.1004"
 ID_PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
 COMMITTEE_PLACEHOLDER = "99.99.99.9999"
 INGEST_PATHS = ("/api/v1/visits", "/api/v1/complaints", "/api/v1/corrections")
@@ -48,6 +48,9 @@ def ingest_templates() -> list[tuple[str, str]]:
 
 
 def tool() -> str:
+    """wrk if installed (apt-get install wrk), else the asyncio client; PANTAU_BENCH_LOAD=python forces the latter."""
+    if os.environ.get("PANTAU_BENCH_LOAD") == "python":
+        return "python"
     return "wrk" if shutil.which("wrk") else "python"
 
 
