@@ -27,7 +27,7 @@ export function renderChoices(root, committees) {
     setChoices(select, CHOICES[prefix].map(v => [v, t(prefix + v)]));
   }
   for (const select of root.querySelectorAll('select[name=committee]')) {
-    setChoices(select, (committees || []).map(c => [c.code, `${c.name} (${c.kind} ${c.code})`]));
+    setChoices(select, (committees || []).map(c => [c.code, `${c.name} (${c.code})`]));
   }
 }
 

@@ -23,6 +23,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
 
+    from server.api import attachments, disputes
+
+    # Before the web blueprint, whose catch-all GET route is registered last.
+    for blueprint in (disputes.bp, attachments.bp):
+        app.register_blueprint(blueprint)
+
     from server.api import accounts, audit, committees, ledger, meta, registers, reports, session, status
     from server.web import bp as web_bp
 

@@ -27,9 +27,10 @@ from server.domain.errors import (
     PermissionDeniedError,
     SubmissionConflictError,
 )
+from server.domain.evidence import EvidenceCommands
 from server.domain.passwords import check_password, hash_password
 from server.domain.push_commands import PushCommands
-from server.domain.records import KINDS, as_record
+from server.domain.records import KINDS, as_record, check_scope
 from server.domain.roles import Actor, check_grant
 from server.domain.visit import MonitoringVisit
 
@@ -45,6 +46,13 @@ ACTIONS: dict[str, dict[str, str]] = {
         "reopen": "complaint:handle",
     },
     "correction": {"verify": "correction:verify", "approve": "correction:decide", "reject": "correction:decide"},
+    "dispute": {
+        "add_note": "dispute:write",
+        "attach_evidence": "dispute:write",
+        "record_ruling": "dispute:write",
+        "close": "dispute:write",
+        "reopen": "dispute:write",
+    },
 }
 
 
@@ -74,7 +82,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class PantauApplication(AccountAdministration, PushCommands, Application):
+class PantauApplication(AccountAdministration, PushCommands, EvidenceCommands, Application):
     """Every write in Pantau goes through here."""
 
     name = "Pantau"
@@ -282,7 +290,7 @@ class PantauApplication(AccountAdministration, PushCommands, Application):
         """A record (optionally as it was at a version) if the actor may see its committee."""
         actor.check_permission("record:read")
         aggregate = self._load(kind, record_id, version)
-        actor.check_committee(aggregate.committee, parent_code(aggregate.committee))
+        check_scope(actor, aggregate)
         return as_record(aggregate, actor)
 
     def act(
@@ -302,7 +310,7 @@ class PantauApplication(AccountAdministration, PushCommands, Application):
             raise NotFoundError(f"A {kind} has no action '{action}'.") from None
         actor.check_permission(permission)
         aggregate = self._load(kind, record_id)
-        actor.check_committee(aggregate.committee, parent_code(aggregate.committee))
+        check_scope(actor, aggregate)
         aggregate.check_version(expected_version)
         getattr(aggregate, action)(**params, context=context.as_event_data())
         try:
