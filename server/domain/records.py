@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.domain.attachment import attachments_of
 from server.domain.base import PantauAggregate
+from server.domain.committee import parent_code
 from server.domain.complaint import Complaint
 from server.domain.correction import RegistrationCorrection, mask_nik
+from server.domain.dispute import Dispute, dispute_record
 from server.domain.roles import Actor
 from server.domain.visit import MonitoringVisit
 
@@ -14,7 +17,19 @@ KINDS: dict[str, type[PantauAggregate]] = {
     "visit": MonitoringVisit,
     "complaint": Complaint,
     "correction": RegistrationCorrection,
+    "dispute": Dispute,
 }
+REPORT_KINDS = ("visit", "complaint", "correction")
+
+
+def check_scope(actor: Actor, aggregate: PantauAggregate) -> None:
+    """Refuse a record outside the actor's committees; a dispute is in scope only if all its committees are."""
+    if isinstance(aggregate, Dispute):
+        actor.check_permission("dispute:read")
+        for code in aggregate.committees:
+            actor.check_committee(code, parent_code(code))
+        return
+    actor.check_committee(aggregate.committee, parent_code(aggregate.committee))
 
 
 def kind_of_record(aggregate: PantauAggregate) -> str:
@@ -27,6 +42,8 @@ def kind_of_record(aggregate: PantauAggregate) -> str:
 
 def as_record(aggregate: PantauAggregate, actor: Actor) -> dict[str, Any]:
     """The record as this actor may see it."""
+    if isinstance(aggregate, Dispute):
+        return dispute_record(aggregate)
     base: dict[str, Any] = {
         "id": str(aggregate.id),
         "kind": kind_of_record(aggregate),
@@ -36,6 +53,7 @@ def as_record(aggregate: PantauAggregate, actor: Actor) -> dict[str, Any]:
         "created_at": aggregate.created_on.isoformat(),
         "modified_at": aggregate.modified_on.isoformat(),
         "last_changed_by": aggregate.last_changed_by,
+        "attachments": attachments_of(aggregate),
     }
     if isinstance(aggregate, MonitoringVisit):
         base.update(

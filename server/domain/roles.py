@@ -25,6 +25,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "accounts:admin": frozenset({"kpu_admin"}),
     "committees:admin": frozenset({"kpu_admin"}),
     "session:own": frozenset(ROLES),
+    # Disputes are legal's work; auditors and KPU administrators follow them.
+    "dispute:write": frozenset({"legal"}),
+    "dispute:read": frozenset({"legal", "auditor", "kpu_admin"}),
+    # Uploading stores bytes only; attaching them to a record is the step that needs the record's scope.
+    "attachment:upload": frozenset({"pps_officer", "ppk_officer", "kpu_admin", "legal"}),
+    "attachment:add": frozenset({"pps_officer", "ppk_officer", "kpu_admin"}),
+    # Anyone who may read records; a blob is addressed by its SHA-256, so a caller must already know the hash.
+    "attachment:read": frozenset(ROLES),
     # Any signed-in account may ask to be woken on its own phone; what it is told follows its role.
     "push:subscribe": frozenset(ROLES),
 }

@@ -1,0 +1,1 @@
+"""Attachment bytes: content-addressed storage and content-based type checks (adapters, not domain)."""
