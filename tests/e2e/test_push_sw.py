@@ -103,13 +103,18 @@ def deliver(cdp: Any, site: str, registration_id: str, message: dict[str, Any]) 
 
 
 def shown_notifications(page: Any) -> list[dict[str, Any]]:
-    """Wait for the worker to show something, then read what it shows."""
-    page.wait_for_function(
-        "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(n => n.length > 0)", timeout=15_000
-    )
+    """What the worker shows, once it shows anything (polled in the page, up to 15 s)."""
     return page.evaluate(
-        "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(list => list.map(n => ("
-        "{title: n.title, body: n.body, tag: n.tag, lang: n.lang, data: n.data})))"
+        """async () => {
+          const registration = await navigator.serviceWorker.ready;
+          const deadline = Date.now() + 15000;
+          let list = await registration.getNotifications();
+          while (!list.length && Date.now() < deadline) {
+            await new Promise(resolve => setTimeout(resolve, 50));  // poll interval, not a guess at timing
+            list = await registration.getNotifications();
+          }
+          return list.map(n => ({title: n.title, body: n.body, tag: n.tag, lang: n.lang, data: n.data}));
+        }"""
     )
 
 
