@@ -203,11 +203,20 @@ class RecordQuerySchema(Schema):
 
 
 class ProblemSchema(Schema):
+    """RFC 9457 problem details; a problem may carry extension members (RFC 9457 section 3.2)."""
+
+    class Meta:
+        unknown = "include"
+
     type = fields.String(required=True)
     title = fields.String(required=True)
     status = fields.Integer(required=True)
     detail = fields.String()
-    errors = fields.Dict()
+    errors = fields.Dict(metadata={"description": "Per-field messages (422)"})
+    expected_version = fields.Integer(metadata={"description": "Stale version (409): the version the caller sent"})
+    current_version = fields.Integer(metadata={"description": "Stale version (409): the record's version now"})
+    changed_by = fields.String(allow_none=True, metadata={"description": "Stale version (409): who changed it last"})
+    changed_at = fields.String(allow_none=True, metadata={"description": "Stale version (409): when"})
 
 
 class AccountCreateSchema(Schema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, send_from_directory
+from werkzeug.routing import PathConverter
 
 from server.api.http import doc
 from server.auth import public
@@ -20,7 +21,17 @@ CONTENT_TYPES = {
     ".svg": "image/svg+xml",
 }
 
+
+
+class AppPathConverter(PathConverter):
+    """Any path outside /api/: an unknown API URL is then a 404, not a 405 from this GET-only catch-all."""
+
+    regex = r"(?!api/)[^/].*?"
+
+
 bp = Blueprint("web", __name__)
+# Runs before the routes below are added, which need the converter.
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("app_path", AppPathConverter))
 
 
 def _send(name: str) -> Response:
@@ -47,7 +58,7 @@ def index() -> Response:
     return _send("index.html")
 
 
-@bp.get("/<path:name>")
+@bp.get("/<app_path:name>")
 @public
 @doc("A file of the phone app (script, style, manifest, icon)", content="*/*", errors=(404,))
 def static_file(name: str) -> Response:

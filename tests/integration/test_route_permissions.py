@@ -55,6 +55,7 @@ PATH_PARAMS: dict[tuple[str, str], Callable[[Rule, Fixtures], str | None]] = {
     ("string", "code"): lambda rule, fx: PPS,
     ("string", "username"): lambda rule, fx: fx.target_username,
     ("path", "name"): lambda rule, fx: "index.html",
+    ("app_path", "name"): lambda rule, fx: "index.html",
 }
 FALLBACK_PARAMS = {"uuid": "00000000-0000-4000-8000-000000000000", "int": "1", "float": "1.0"}
 
