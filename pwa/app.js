@@ -42,13 +42,18 @@ async function send(force = true) {
   $('#notice').textContent = result.offline ? t('offline') : '';
   // Our own attempt found no network: let the browser wake the service worker when it returns.
   if (result.offline && registration?.sync) registration.sync.register('outbox').catch(() => {});
-  if (!result.offline) await outbox.refreshStatuses();
   await render();
 }
 
 function scheduleRetry(ms) {
   clearTimeout(retryTimer);
   if (ms !== null) retryTimer = setTimeout(() => send(false), ms + 50);
+}
+
+// The server's messages, with its field names shown as the form's labels.
+function problemText(problem) {
+  const lines = Object.entries(problem?.errors || {}).map(([f, m]) => `${t(f)}: ${[].concat(m).join(' ')}`);
+  return lines.join('\n') || problem?.text || '';
 }
 
 function stateText(r) {
@@ -69,7 +74,7 @@ function reportItem(r, names) {
   if (r.problem?.text && r.state !== 'queued') {
     const problem = document.createElement('p');
     problem.className = 'problem';
-    problem.textContent = r.state === 'conflict' ? t('conflict', { m: r.problem.text }) : r.problem.text;
+    problem.textContent = r.state === 'conflict' ? t('conflict', { m: problemText(r.problem) }) : problemText(r.problem);
     li.append(problem);
   }
   if (r.state === 'fix' || r.state === 'conflict') {
@@ -97,8 +102,8 @@ function edit(record) {
   forms.fill(form, record.body);
   form.dataset.editId = record.id;
   form.querySelector('.editing').hidden = false;
-  forms.showProblems(form, Object.entries(record.problem?.errors || {}).map(([f, m]) => [f, `${f}: ${[].concat(m).join(' ')}`]));
-  if (!Object.keys(record.problem?.errors || {}).length) form.querySelector('.error').textContent = record.problem?.text || '';
+  forms.showProblems(form, Object.keys(record.problem?.errors || {}).map(f => [f, '']));
+  form.querySelector('.error').textContent = problemText(record.problem);
   showTab(record.kind);
 }
 
@@ -152,6 +157,7 @@ async function showApp() {
   await render();
   await refreshReferenceData();
   await send();
+  await outbox.refreshStatuses();
 }
 
 async function login(event) {

@@ -53,15 +53,15 @@ async function api(path, token, options = {}) {
 }
 
 async function sendOne(record, token) {
-  let response;
+  let response, receipt;
   try {
     response = await api(PATHS[record.kind], token, { method: 'POST', body: JSON.stringify(record.body) });
+    if (response.ok) receipt = await response.json();
   } catch {
-    response = null;  // no answer at all: the server may or may not have it, so resend the same id later
+    response = null;  // no (whole) answer: the server may or may not have it, so resend the same id later
   }
   const status = response ? response.status : 0;
   if (status === 200 || status === 201) {
-    const receipt = await response.json();
     // Delivered: keep the receipt and a summary, drop the body (it may hold a NIK) from the phone.
     Object.assign(record, { state: 'delivered', body: null, problem: null, deliveredAt: new Date().toISOString(),
       position: receipt.position, status: receipt.record.status, version: receipt.record.version });

@@ -3,7 +3,7 @@
 // value), so any change to the shell changes this file: the new worker installs, then waits for the officer.
 import { sendAll } from './outbox.js';
 
-const VERSION = '068d59ddef0f';
+const VERSION = 'f2d63f8534bf';
 const CACHE = 'pantau-shell-' + VERSION;
 const SHELL = ['/', '/index.html', '/app.css', '/app.js', '/db.js', '/outbox.js', '/forms.js', '/i18n.js',
   '/manifest.webmanifest', '/icons/icon-192.png', '/icons/icon-512.png'];
