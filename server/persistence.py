@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import resolve_topic
 from psycopg.sql import SQL, Identifier
 
 
@@ -35,3 +38,19 @@ class PostgresPositionRecorder(PostgresApplicationRecorder):
             c.execute(statement, (originator_id, version))
             row = c.fetchone()
         return None if row is None else int(row["notification_id"])
+
+
+class POPOPositionRecorder(POPOApplicationRecorder):
+    def position_of(self, originator_id: UUID, version: int) -> int | None:
+        """The notification id (log position) of one stored event: its 1-based place in the list."""
+        with self._database_lock:
+            index = self._stored_events_index.get(str(originator_id), {}).get(version)
+        return None if index is None else index + 1
+
+
+class POPOPositionFactory(POPOFactory):
+    """The in-memory store (unit tests), honouring APPLICATION_RECORDER_TOPIC as the SQL factories do."""
+
+    def application_recorder(self) -> ApplicationRecorder:
+        topic = self.env.get(self.APPLICATION_RECORDER_TOPIC)
+        return resolve_topic(topic)() if topic else super().application_recorder()
