@@ -2,6 +2,7 @@
 // VERSION is a digest of the other shell files (tests/e2e/test_pwa.py checks it and prints the right
 // value), so any change to the shell changes this file: the new worker installs, then waits for the officer.
 import { sendAll } from './outbox.js';
+import './push-sw.js';  // Web Push handlers (another issue's file; imported scripts update with this worker)
 
 const VERSION = 'f2d63f8534bf';
 const CACHE = 'pantau-shell-' + VERSION;

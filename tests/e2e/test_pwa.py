@@ -49,8 +49,10 @@ def cached_files() -> list[Path]:
 
 
 def shell_files() -> list[Path]:
-    """The app shell the budget counts: the cached files and sw.js itself, icons excluded."""
-    return [p for p in cached_files() if p.parent == PWA] + [PWA / "sw.js"]
+    """The app shell the budget counts: the cached files, sw.js and what it imports, icons excluded."""
+    worker = (PWA / "sw.js").read_text()
+    imported = {PWA / name for name in re.findall(r"^import (?:[^'\n]* from )?'\./([^']+)'", worker, re.M)}
+    return sorted({p for p in cached_files() if p.parent == PWA} | imported | {PWA / "sw.js"})
 
 
 def png_size(path: Path) -> tuple[int, int]:
