@@ -21,6 +21,10 @@ class Settings:
     alert_correction_wait_days: int = 3
     projection_batch_size: int = 500
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Failed password logins one client address may make per 15 minutes, per web process (server/login_throttle.py).
+    login_address_limit: int = 30
+    # Reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto to trust (0: trust none).
+    trusted_proxies: int = 0
     # The verifiable log (README, "Evidence: the verifiable log"). Keys: a PEM file path or the PEM text
     # itself; unset means a key generated once into the instance folder.
     ledger_origin: str = "pantau.kpu/pangkalpinang"
@@ -98,6 +102,8 @@ def load_settings(instance_path: str | os.PathLike[str] | None = None, **overrid
         "instance_path": path.resolve(),
         "database_url": os.environ.get("DATABASE_URL") or None,
         "token_ttl_hours": int(os.environ.get("PANTAU_TOKEN_TTL_HOURS", "12")),
+        "login_address_limit": int(os.environ.get("PANTAU_LOGIN_ADDRESS_LIMIT", "30")),
+        "trusted_proxies": int(os.environ.get("PANTAU_TRUSTED_PROXIES", "0")),
         "alert_no_visit_days": int(os.environ.get("PANTAU_ALERT_NO_VISIT_DAYS", "7")),
         "alert_correction_wait_days": int(os.environ.get("PANTAU_ALERT_CORRECTION_WAIT_DAYS", "3")),
         "projection_batch_size": int(os.environ.get("PANTAU_PROJECTION_BATCH_SIZE", "500")),

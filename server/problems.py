@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from eventsourcing.persistence import IntegrityError as StoreIntegrityError
 from eventsourcing.persistence import OperationalError as StoreOperationalError
 from flask import Flask, Response, json
 from marshmallow import ValidationError
@@ -93,6 +94,12 @@ def register_error_handlers(app: Flask) -> None:
         response = problem(503, "Service Unavailable", "The event store is busy or unreachable; retry shortly.")
         response.headers["Retry-After"] = "2"
         return response
+
+    @app.errorhandler(StoreIntegrityError)
+    def on_concurrent_save(error: Exception) -> Response:
+        # Two requests saved the same aggregate at once and no command handled it: a retry sees the winner.
+        log.info("concurrent save refused: %s", type(error).__name__)
+        return problem(409, "Conflict", "The record changed while this request was processed; reload and retry.")
 
     @app.errorhandler(Exception)
     def on_unexpected(error: Exception) -> Response:

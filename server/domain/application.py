@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -22,6 +23,7 @@ from server.domain.complaint import Complaint
 from server.domain.correction import RegistrationCorrection
 from server.domain.errors import (
     AlreadyExistsError,
+    ConflictError,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
@@ -142,24 +144,47 @@ class PantauApplication(AccountAdministration, PushCommands, EvidenceCommands, A
         except AggregateNotFoundError:
             raise NotFoundError(f"No account {username}.") from None
 
+    def now(self) -> datetime:
+        """The clock of the login policy and token expiry; tests replace it instead of sleeping."""
+        return datetime.now(UTC)
+
     def issue_token(self, username: str, password: str, ttl: timedelta, context: Context) -> IssuedToken:
-        """Password login: a random bearer token, of which only the hash is stored."""
+        """Password login: a random bearer token, of which only the hash is stored. Throttled per account."""
+        now = self.now()
         try:
             account = self.account(username)
         except NotFoundError:
             # Hash anyway so an unknown username takes as long as a wrong password.
             check_password(hash_password("timing"), password)
             raise PermissionDeniedError("Unknown username or wrong password.") from None
+        # While suspended the password is not even checked, so a guess cannot learn that it was right.
+        account.check_login_allowed(now)
         if not check_password(account.password_hash, password):
+            attempt = Context(actor="unauthenticated", role="none", device_time=context.device_time).as_event_data()
+            self._change_account(username, lambda a: a.record_failed_login(now, context=attempt))
             raise PermissionDeniedError("Unknown username or wrong password.")
         if account.locked or account.role is None:
             raise PermissionDeniedError("This account is locked or holds no role.")
         token = f"{account.id.hex}.{secrets.token_urlsafe(32)}"
-        expires_at = datetime.now(UTC) + ttl
-        login = Context(actor=account.username, role=account.role, device_time=context.device_time)
-        account.issue_token(token_hash=token_hash(token), expires_at=expires_at.isoformat(), context=login.as_event_data())
-        self.save(account)
+        expires_at = now + ttl
+        login = Context(actor=account.username, role=account.role, device_time=context.device_time).as_event_data()
+        expiry = expires_at.isoformat()
+        account = self._change_account(
+            username, lambda a: a.issue_token(token_hash=token_hash(token), expires_at=expiry, context=login)
+        )
         return IssuedToken(token, expires_at, self._actor(account))
+
+    def _change_account(self, username: str, change: Callable[[Account], None], attempts: int = 5) -> Account:
+        """Load, change, save; again if another request saved the account first (two phones logging in at once)."""
+        for _ in range(attempts):
+            account = self.account(username)
+            change(account)
+            try:
+                self.save(account)
+            except IntegrityError:
+                continue
+            return account
+        raise ConflictError(f"The account {username} is changing too often right now; try again.")
 
     def actor_for_token(self, token: str) -> Actor:
         """The account behind a bearer token, checked against its current state on every request."""
@@ -171,7 +196,7 @@ class PantauApplication(AccountAdministration, PushCommands, EvidenceCommands, A
         if not secret or not isinstance(account, Account):
             raise PermissionDeniedError("Invalid token.")
         expires_at = account.tokens.get(token_hash(token))
-        if expires_at is None or datetime.fromisoformat(expires_at) <= datetime.now(UTC):
+        if expires_at is None or datetime.fromisoformat(expires_at) <= self.now():
             raise PermissionDeniedError("Token expired or revoked.")
         if account.locked or account.role is None:
             raise PermissionDeniedError("This account is locked or holds no role.")
