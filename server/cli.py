@@ -14,6 +14,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from server.app import create_app
+from server.cipher import keys_commands
 from server.domain.base import SYSTEM
 from server.domain.errors import DomainError
 from server.domain.roles import ROLES
@@ -171,6 +172,7 @@ def demo(bind: str) -> None:
 
 
 cli.add_command(ledger_commands)
+cli.add_command(keys_commands)
 cli.add_command(push_commands)
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from server.cipher import cipher_env
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -16,6 +18,8 @@ class Settings:
     database_url: str | None = None
     token_ttl_hours: int = 12
     max_body_bytes: int = 1024 * 1024
+    # Base64 AES key: event contents are encrypted at rest when set (server/cipher.py). Kept out of repr/logs.
+    cipher_key: str | None = field(default=None, repr=False)
     # Committee status alerts: no visit for more than N days; a correction waiting more than M days.
     alert_no_visit_days: int = 7
     alert_correction_wait_days: int = 3
@@ -91,6 +95,8 @@ class Settings:
                 "SQLITE_LOCK_TIMEOUT": "10",
                 "APPLICATION_RECORDER_TOPIC": "server.persistence:SQLitePositionRecorder",
             }
+        if self.cipher_key:
+            env.update(cipher_env(self.cipher_key))
         env.update(self.extra_env)
         return env
 
@@ -102,6 +108,7 @@ def load_settings(instance_path: str | os.PathLike[str] | None = None, **overrid
         "instance_path": path.resolve(),
         "database_url": os.environ.get("DATABASE_URL") or None,
         "token_ttl_hours": int(os.environ.get("PANTAU_TOKEN_TTL_HOURS", "12")),
+        "cipher_key": os.environ.get("PANTAU_CIPHER_KEY") or None,
         "login_address_limit": int(os.environ.get("PANTAU_LOGIN_ADDRESS_LIMIT", "30")),
         "trusted_proxies": int(os.environ.get("PANTAU_TRUSTED_PROXIES", "0")),
         "alert_no_visit_days": int(os.environ.get("PANTAU_ALERT_NO_VISIT_DAYS", "7")),
