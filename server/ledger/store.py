@@ -6,10 +6,13 @@ ledger is what proves it unchanged. Hashes are hex text so one SQL text serves b
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import overload
+
+import psycopg
 
 from projections.db import Database
 
@@ -56,9 +59,14 @@ class LedgerStore:
 
     def create_tables(self) -> None:
         """Idempotent schema setup."""
-        with self.db.transaction(write=True) as cur:
-            for statement in SCHEMA:
-                cur.execute(statement)
+        try:
+            with self.db.transaction(write=True) as cur:
+                for statement in SCHEMA:
+                    cur.execute(statement)
+        except (sqlite3.Error, psycopg.Error):
+            # Two processes starting at once: PostgreSQL lets one lose on its catalog's unique index.
+            with self.db.transaction() as cur:
+                cur.execute("SELECT COUNT(*) FROM ledger_leaves, ledger_checkpoints WHERE 1 = 0")
 
     def size(self) -> int:
         """How many leaves the ledger holds."""
