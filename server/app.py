@@ -20,6 +20,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("PANTAU")
     app.config.update(config)
     app.extensions["pantau.settings"] = settings
+    if settings.trusted_proxies:
+        # Only for proxies we run: trusted blindly, X-Forwarded-For would let anyone pick the address the
+        # login throttle counts, and X-Forwarded-Proto would switch HSTS on plain http.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     register_error_handlers(app)
 
