@@ -90,11 +90,19 @@ class Database:
         return self._pool
 
     @contextmanager
-    def transaction(self, write: bool = False) -> Iterator[Cursor]:
-        """A transaction: committed if the block finishes, rolled back if it raises."""
+    def transaction(self, write: bool = False, bulk: bool = False) -> Iterator[Cursor]:
+        """A transaction: committed if the block finishes, rolled back if it raises.
+
+        `bulk` (the worker's batches): on PostgreSQL, statements are pipelined instead of waiting for a
+        round trip each; a read inside the block still sees everything sent before it.
+        """
         if self.is_postgres:
             with self._postgres_pool().connection() as connection, connection.transaction():
-                yield _PgCursor(connection.cursor())
+                if bulk:
+                    with connection.pipeline():
+                        yield _PgCursor(connection.cursor())
+                else:
+                    yield _PgCursor(connection.cursor())
             return
         connection = self._sqlite()
         connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")

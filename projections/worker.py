@@ -108,7 +108,7 @@ class Worker:
         items: list[Item] = [(n.id, mapper.to_domain_event(n)) for n in notifications]
         last_position, last_event = items[-1]
         names = [view.name for view in views]
-        with self.db.transaction(write=True) as cur:
+        with self.db.transaction(write=True, bulk=True) as cur:
             tracking.lock(cur, names)
             current = tracking.positions(cur)
             if any(current.get(name, 0) != start for name in names):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from projections.db import Cursor
@@ -17,6 +18,7 @@ COLUMNS = (
 )
 
 
+@lru_cache(maxsize=100_000)  # area codes are few and repeat in every batch
 def _parent(code: str | None) -> str | None:
     if not code:
         return None
@@ -24,6 +26,15 @@ def _parent(code: str | None) -> str | None:
         return parent_code(code)
     except InvalidInputError:
         return None
+
+
+@lru_cache(maxsize=100_000)
+def _is_area_code(code: str) -> bool:
+    try:
+        kind_of(code)
+    except InvalidInputError:
+        return False
+    return True
 
 
 class AuditTrail(View):
@@ -80,13 +91,7 @@ class AuditTrail(View):
     def _own_committee(event: Any) -> str | None:
         """The committee an event names itself (a registration's code, a report's or a role grant's committee)."""
         code = event.code if isinstance(event, Committee.Registered) else getattr(event, "committee", None)
-        if not isinstance(code, str):
-            return None
-        try:
-            kind_of(code)
-        except InvalidInputError:
-            return None
-        return code
+        return code if isinstance(code, str) and _is_area_code(code) else None
 
     @staticmethod
     def _inherited(cur: Cursor, aggregate_id: str, known: dict[str, str | None]) -> str | None:
