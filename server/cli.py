@@ -171,6 +171,46 @@ def demo(bind: str) -> None:
         raise click.ClickException(f"gunicorn exited with status {web.returncode}")
 
 
+@cli.command("backup")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Archive path.")
+@click.option("--include-keys", is_flag=True, help="Also archive the instance's key files: keep the archive secret.")
+@with_appcontext
+def backup_command(output: Path, include_keys: bool) -> None:
+    """Back up a running instance: SQLite into one archive, PostgreSQL with pg_dump (README, "Operations")."""
+    from server.backup import BackupError, backup_postgres, backup_sqlite
+
+    settings = current_app.extensions["pantau.settings"]
+    try:
+        if settings.uses_postgres:
+            for line in backup_postgres(settings, output):
+                click.echo(line)
+            return
+        manifest = backup_sqlite(settings, output, include_keys)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Wrote {output}: {manifest['events']} events up to position {manifest['last_position']}, "
+               f"{len(manifest['files'])} files" + (", keys included." if include_keys else "; keys not included."))
+
+
+@cli.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite a non-empty instance folder.")
+@with_appcontext
+def restore_command(archive: Path, force: bool) -> None:
+    """Restore a `pantau backup` archive into this (stopped, empty) SQLite instance; then run the worker."""
+    from server.backup import BackupError, restore_sqlite
+
+    settings = current_app.extensions["pantau.settings"]
+    if settings.uses_postgres:
+        raise click.ClickException('PostgreSQL: pg_restore --no-owner --dbname="$DATABASE_URL" ' + str(archive))
+    try:
+        manifest = restore_sqlite(settings, archive, force)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Restored {manifest['events']} events up to position {manifest['last_position']} "
+               f"into {settings.instance_path}. The worker brings the read models up to date.")
+
+
 cli.add_command(ledger_commands)
 cli.add_command(keys_commands)
 cli.add_command(push_commands)
