@@ -1,4 +1,4 @@
-"""Run every benchmark, each figure beside its baseline: python -m tests.bench [--quick] [--backend sqlite|postgres|both]."""
+"""Each benchmark beside its baseline: python -m tests.bench [--quick] [--backend sqlite|postgres|both]"""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import time
 
 os.environ.setdefault("PANTAU_PASSWORD_COST", "10")  # logins are set up, not measured; hashes record their cost
 
-from tests.bench import bench_http, bench_ledger, bench_partitions, bench_scale  # noqa: E402
-from tests.bench.common import RESULTS_DIR, Results, machine, markdown_table, postgres_available  # noqa: E402
-from tests.bench.load import tool  # noqa: E402
+from tests.bench import bench_http, bench_ledger, bench_partitions, bench_scale
+from tests.bench.common import RESULTS_DIR, Results, machine, markdown_table, postgres_available
+from tests.bench.load import tool
 
 BENCHES = ("http", "projection", "scale", "ledger", "partitions")
 
@@ -23,13 +23,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--only", default=",".join(BENCHES), help=f"comma-separated subset of {','.join(BENCHES)}")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--seconds", type=float, help="per HTTP load run (default 3 quick, 10 full)")
+    parser.add_argument("--seconds", type=float, help="per HTTP load run (default 2 quick, 10 full)")
     parser.add_argument("--rounds", type=int, help="alternating rounds per HTTP ratio (default 1 quick, 3 full)")
-    parser.add_argument("--profile", action="store_true", help="py-spy profile of the ingest path (default in full runs)")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy profile of the ingest path (default in full runs)"
+    )
     args = parser.parse_args(argv)
 
     quick = args.quick or args.smoke
-    seconds = args.seconds or (3.0 if quick else 10.0)
+    seconds = args.seconds or (2.0 if quick else 10.0)
     rounds = args.rounds or (1 if quick else 3)
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     if "postgres" in backends and not postgres_available():
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         results.save()
     if "partitions" in only and "postgres" in backends:
         section("partitions (PostgreSQL)")
-        bench_partitions.run(results, 3.0 if quick else 10.0)
+        bench_partitions.run(results, 2.0 if quick else 10.0)
         results.save()
 
     directory = results.save()
@@ -78,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in results.extra.items():
         if isinstance(value, str):
             print(f"\n{key}:\n{value}")
-    print(f"\nWritten: {directory / 'results.json'}, {directory / 'results.md'}" + (f", {RESULTS_DIR / 'scale.svg'}" if "scale" in only else ""))
+    print(
+        f"\nWritten: {directory / 'results.json'}, {directory / 'results.md'}"
+        + (f", {RESULTS_DIR / 'scale.svg'}" if "scale" in only else "")
+    )
     print(f"Total {time.time() - results.started:.0f}s")
     return 0
 

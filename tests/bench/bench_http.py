@@ -44,7 +44,9 @@ def seed_and_login(settings: Settings) -> Officers:
             if code.count(".") == 3:
                 username = f"bench_pps_{code.replace('.', '')}"
                 application.create_account(username, "bench-password", "pps_officer", code, SYSTEM)
-                officers.append((application.issue_token(username, "bench-password", timedelta(hours=2), SYSTEM).token, code))
+                officers.append(
+                    (application.issue_token(username, "bench-password", timedelta(hours=2), SYSTEM).token, code)
+                )
         return officers
     finally:
         application.close()
@@ -104,7 +106,9 @@ class LagSampler(threading.Thread):
         cursor = start
         index = 0
         while cursor < end:
-            batch = application.recorder.select_notifications(start=cursor, limit=1000, inclusive_of_start=False, stop=end)
+            batch = application.recorder.select_notifications(
+                start=cursor, limit=1000, inclusive_of_start=False, stop=end
+            )
             if not batch:
                 break
             for notification in batch:
@@ -123,7 +127,9 @@ class LagSampler(threading.Thread):
         self.worker.db.close()
 
 
-def projection_lag(base: str, settings: Settings, officers: Officers, connections: int, seconds: float, log_dir: Path) -> dict[str, Any]:
+def projection_lag(
+    base: str, settings: Settings, officers: Officers, connections: int, seconds: float, log_dir: Path
+) -> dict[str, Any]:
     """Run the Procfile's worker beside the web server, ingest, and time save-to-visible per event."""
     log = log_dir / "worker.log"
     sampler = LagSampler(settings)
@@ -151,9 +157,24 @@ def profile(master_pid: int, base: str, officers: Officers, connections: int, se
     """py-spy over every gunicorn worker while ingesting; the functions that dominate, as markdown."""
     raw = out.with_suffix(".txt")
     spy = subprocess.Popen(
-        [str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--nonblocking", "-r", "250",
-         "-d", str(round(seconds)), "-f", "raw", "-o", str(raw), "-p", str(master_pid)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "--subprocesses",
+            "--nonblocking",
+            "-r",
+            "250",
+            "-d",
+            str(round(seconds)),
+            "-f",
+            "raw",
+            "-o",
+            str(raw),
+            "-p",
+            str(master_pid),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     time.sleep(1.0)
     run_load(base, "ingest", officers, connections, seconds - 1.5)
@@ -172,7 +193,11 @@ def summarise_profile(raw: Path, top: int = 25) -> str:
             continue  # the accept loop and idle threads are not our request path
         count = int(count_text)
         total += count
-        frames = [f.split(" (")[0] + " (" + f.split(" (")[-1].rsplit(":", 1)[0].split("site-packages/")[-1] + ")" for f in stack.split(";") if " (" in f]
+        frames = [
+            f.split(" (")[0] + " (" + f.split(" (")[-1].rsplit(":", 1)[0].split("site-packages/")[-1] + ")"
+            for f in stack.split(";")
+            if " (" in f
+        ]
         for name in set(frames):
             inclusive[name] += count
         if frames:
@@ -198,15 +223,24 @@ def alternating(
     return medians, {name: sum(r.requests for r in found) for name, found in runs.items()}
 
 
-def run(results: Results, backend: str, connections: int, seconds: float, do_profile: bool, rounds: int = 3, smoke: bool = False) -> None:
+def run(
+    results: Results,
+    backend: str,
+    connections: int,
+    seconds: float,
+    do_profile: bool,
+    rounds: int = 3,
+    smoke: bool = False,
+) -> None:
     """All HTTP-level figures for one backend; `smoke` measures ingest only (CI proves the harness works)."""
     log_dir = RESULTS_DIR / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     with store(backend, "ours") as settings, store(backend, "bare") as bare_settings:
         officers = seed_and_login(settings)
-        with served(OURS, settings, log_dir, f"pantau-{backend}") as (base, process), served(
-            BARE, bare_settings, log_dir, f"bare-{backend}"
-        ) as (bare_base, _):
+        with (
+            served(OURS, settings, log_dir, f"pantau-{backend}") as (base, process),
+            served(BARE, bare_settings, log_dir, f"bare-{backend}") as (bare_base, _),
+        ):
             sides = {"ours": base, "bare": bare_base}
             for side in sides.values():  # warm caches and pools on both
                 run_load(side, "ingest", officers, connections, min(2.0, seconds / 2))
@@ -214,8 +248,17 @@ def run(results: Results, backend: str, connections: int, seconds: float, do_pro
             ingests, counted = alternating(sides, "ingest", officers, connections, seconds, rounds)
             stored = {name: last_position(side) - before[name] for name, side in sides.items()}
             if smoke:
-                results.add(Figure("ingest", backend, f"POST reports/s, {connections} conns (smoke)", ingests["ours"].rps, ingests["bare"].rps, "req/s",
-                                   note=f"errors: ours {ingests['ours'].errors}, bare {ingests['bare'].errors}; stored {stored}"))
+                results.add(
+                    Figure(
+                        "ingest",
+                        backend,
+                        f"POST reports/s, {connections} conns (smoke)",
+                        ingests["ours"].rps,
+                        ingests["bare"].rps,
+                        "req/s",
+                        note=f"errors: ours {ingests['ours'].errors}, bare {ingests['bare'].errors}; stored {stored}",
+                    )
+                )
                 return
             for side in sides.values():
                 run_load(side, "read", officers, connections, 1.0)
@@ -226,12 +269,16 @@ def run(results: Results, backend: str, connections: int, seconds: float, do_pro
                 results.extra[f"profile_{backend}"] = (
                     f"py-spy, {connections} connections, ingest (visits/complaints/corrections), share of samples "
                     f"in request threads of all web workers:\n\n"
-                    + profile(process.pid, base, officers, connections, max(6.0, seconds), RESULTS_DIR / f"profile-{backend}")
+                    + profile(
+                        process.pid, base, officers, connections, max(6.0, seconds), RESULTS_DIR / f"profile-{backend}"
+                    )
                 )
     ingest, bare_ingest = ingests["ours"], ingests["bare"]
     read, bare_read = reads["ours"], reads["bare"]
 
-    def errors_note(ours_result: LoadResult, base_result: LoadResult, ours_saved: int | None = None, bare_saved_n: int | None = None) -> str:
+    def errors_note(
+        ours_result: LoadResult, base_result: LoadResult, ours_saved: int | None = None, bare_saved_n: int | None = None
+    ) -> str:
         parts = []
         if ours_result.errors or base_result.errors:
             parts.append(f"errors: ours {ours_result.errors}, bare {base_result.errors}")
@@ -243,17 +290,85 @@ def run(results: Results, backend: str, connections: int, seconds: float, do_pro
         return "; ".join(parts)
 
     c = f"{connections} conns"
-    results.add(Figure("ingest", backend, f"POST reports/s, {c}", ingest.rps, bare_ingest.rps, "req/s", "ratio>=0.9" if backend == "sqlite" else "",
-                       note=errors_note(ingest, bare_ingest, stored["ours"], stored["bare"])))
-    results.add(Figure("ingest", backend, "POST p50 latency", ingest.p50_ms, bare_ingest.p50_ms, "ms", higher_is_better=False))
-    results.add(Figure("ingest", backend, "POST p99 latency", ingest.p99_ms, bare_ingest.p99_ms, "ms", "ours<50", higher_is_better=False))
-    results.add(Figure("read", backend, f"GET committee/s, {c}", read.rps, bare_read.rps, "req/s", "ratio>=0.5", note=errors_note(read, bare_read)))
+    results.add(
+        Figure(
+            "ingest",
+            backend,
+            f"POST reports/s, {c}",
+            ingest.rps,
+            bare_ingest.rps,
+            "req/s",
+            "ratio>=0.9" if backend == "sqlite" else "",
+            note=errors_note(ingest, bare_ingest, stored["ours"], stored["bare"]),
+        )
+    )
+    results.add(
+        Figure("ingest", backend, "POST p50 latency", ingest.p50_ms, bare_ingest.p50_ms, "ms", higher_is_better=False)
+    )
+    results.add(
+        Figure(
+            "ingest",
+            backend,
+            "POST p99 latency",
+            ingest.p99_ms,
+            bare_ingest.p99_ms,
+            "ms",
+            "ours<50",
+            higher_is_better=False,
+        )
+    )
+    results.add(
+        Figure(
+            "read",
+            backend,
+            f"GET committee/s, {c}",
+            read.rps,
+            bare_read.rps,
+            "req/s",
+            "ratio>=0.5",
+            note=errors_note(read, bare_read),
+        )
+    )
     results.add(Figure("read", backend, "GET p50 latency", read.p50_ms, bare_read.p50_ms, "ms", higher_is_better=False))
     results.add(Figure("read", backend, "GET p99 latency", read.p99_ms, bare_read.p99_ms, "ms", higher_is_better=False))
     lags = lag["lags"]
     if lags:
         note = f"{len(lags)} events at {lag['load'].rps:,.0f} req/s with the worker running"
-        results.add(Figure("lag", backend, "save->visible p50", percentile(lags, 50) * 1000, None, "ms", higher_is_better=False, note=note))
-        results.add(Figure("lag", backend, "save->visible p99", percentile(lags, 99) * 1000, None, "ms", "ours<1000", higher_is_better=False))
-    results.add(Figure("memory", backend, "web worker peak RSS (VmHWM)", web_peak or 0, None, "MiB", higher_is_better=False))
-    results.add(Figure("memory", backend, "projection worker peak RSS", lag["worker_peak_mb"] or 0, None, "MiB", higher_is_better=False))
+        results.add(
+            Figure(
+                "lag",
+                backend,
+                "save->visible p50",
+                percentile(lags, 50) * 1000,
+                None,
+                "ms",
+                higher_is_better=False,
+                note=note,
+            )
+        )
+        results.add(
+            Figure(
+                "lag",
+                backend,
+                "save->visible p99",
+                percentile(lags, 99) * 1000,
+                None,
+                "ms",
+                "ours<1000",
+                higher_is_better=False,
+            )
+        )
+    results.add(
+        Figure("memory", backend, "web worker peak RSS (VmHWM)", web_peak or 0, None, "MiB", higher_is_better=False)
+    )
+    results.add(
+        Figure(
+            "memory",
+            backend,
+            "projection worker peak RSS",
+            lag["worker_peak_mb"] or 0,
+            None,
+            "MiB",
+            higher_is_better=False,
+        )
+    )

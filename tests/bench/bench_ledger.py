@@ -25,7 +25,17 @@ def run(results: Results, leaves: int, proof_sizes: list[int]) -> None:
     accumulator = MerkleAccumulator()
     accumulator.extend(hashes)
     accumulated = leaves / (time.perf_counter() - started)
-    results.add(Figure("ledger", "-", "MerkleAccumulator.append (leaf hashes in)", accumulated, bare, "leaves/s", note="baseline: bare sha256 per leaf"))
+    results.add(
+        Figure(
+            "ledger",
+            "-",
+            "MerkleAccumulator.append (leaf hashes in)",
+            accumulated,
+            bare,
+            "leaves/s",
+            note="baseline: bare sha256 per leaf",
+        )
+    )
     rng = random.Random(8)
     for size in proof_sizes:
         tree = [hashlib.sha256(i.to_bytes(8, "big")).digest() for i in range(size)]
@@ -41,5 +51,15 @@ def run(results: Results, leaves: int, proof_sizes: list[int]) -> None:
         started = time.perf_counter()
         root_from_leaf_hashes(tree)
         full_root = time.perf_counter() - started
-        results.add(Figure("ledger", "-", f"inclusion proof at {size:,} leaves (median)", times[len(times) // 2] * 1000, full_root * 1000, "ms",
-                           higher_is_better=False, note="baseline: one full root recomputation"))
+        results.add(
+            Figure(
+                "ledger",
+                "-",
+                f"inclusion proof at {size:,} leaves (median)",
+                times[len(times) // 2] * 1000,
+                full_root * 1000,
+                "ms",
+                higher_is_better=False,
+                note="baseline: one full root recomputation",
+            )
+        )

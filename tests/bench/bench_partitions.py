@@ -5,8 +5,8 @@ the same number of writer processes throughout, aggregate ingest through the rea
 from __future__ import annotations
 
 import multiprocessing
-import tempfile
 import os
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -43,7 +43,9 @@ def _writer(args: tuple[str, int, float]) -> int:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             body = visit_body(PPS)
-            application.record_visit(actor, body, Context(actor=actor.username, role=actor.role, submission_id=body["id"]))
+            application.record_visit(
+                actor, body, Context(actor=actor.username, role=actor.role, submission_id=body["id"])
+            )
             saved += 1
     finally:
         application.close()
@@ -67,8 +69,17 @@ def run(results: Results, seconds: float, partitions: tuple[int, ...] = (1, 2, 4
                 saved = pool.map(_writer, jobs)
             rates[count] = sum(saved) / seconds
     for count in partitions:
-        results.add(Figure("partitions", "postgres", f"{count} partition(s), {WRITERS} writer processes, visits/s", rates[count], rates[partitions[0]],
-                           "saves/s", note="baseline: 1 partition"))
+        results.add(
+            Figure(
+                "partitions",
+                "postgres",
+                f"{count} partition(s), {WRITERS} writer processes, visits/s",
+                rates[count],
+                rates[partitions[0]],
+                "saves/s",
+                note="baseline: 1 partition",
+            )
+        )
 
 
 def info() -> dict[str, Any]:

@@ -151,7 +151,9 @@ def machine() -> dict[str, str]:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-        mem_kb = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal"))
+        mem_kb = next(
+            int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")
+        )
         _MACHINE.update(
             cpus=str(os.cpu_count()),
             cpu_model=model,
@@ -248,7 +250,13 @@ def percentile(values: list[float], q: float) -> float:
 def run_json(command: list[str], env: dict[str, str] | None = None, timeout: float = 3600) -> dict[str, Any]:
     """Run a helper process that prints one JSON object as its last line."""
     done = subprocess.run(
-        command, cwd=REPO, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout, check=False
+        command,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-4000:]}")

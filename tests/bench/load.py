@@ -43,7 +43,11 @@ Officers = list[tuple[str, str]]
 
 def ingest_templates() -> list[tuple[str, str]]:
     """(path, JSON body with placeholder id and committee) for the three kinds of report, in rotation."""
-    bodies = (visit_body(COMMITTEE_PLACEHOLDER), complaint_body(COMMITTEE_PLACEHOLDER), correction_body(COMMITTEE_PLACEHOLDER))
+    bodies = (
+        visit_body(COMMITTEE_PLACEHOLDER),
+        complaint_body(COMMITTEE_PLACEHOLDER),
+        correction_body(COMMITTEE_PLACEHOLDER),
+    )
     return [(path, json.dumps({**body, "id": ID_PLACEHOLDER})) for path, body in zip(INGEST_PATHS, bodies, strict=True)]
 
 
@@ -54,7 +58,9 @@ def tool() -> str:
     return "wrk" if shutil.which("wrk") else "python"
 
 
-def run_load(base_url: str, kind: str, officers: Officers, connections: int, seconds: float, generator: str | None = None) -> LoadResult:
+def run_load(
+    base_url: str, kind: str, officers: Officers, connections: int, seconds: float, generator: str | None = None
+) -> LoadResult:
     """Drive `kind` ('ingest' or 'read') at base_url for `seconds` with `connections` keep-alive connections.
 
     Request i is sent as officer i mod len(officers), for that officer's own committee; the baseline gets
@@ -95,7 +101,8 @@ if ingest then
     counter = counter + 1
     local t = templates[(counter %% #templates) + 1]
     local o = (counter %% #officers) + 1
-    local id = string.format("%%s-4%%03x-8%%03x-%%012x", prefix, tid, math.floor(counter / 281474976710656), counter %% 281474976710656)
+    local high, low = math.floor(counter / 281474976710656), counter %% 281474976710656
+    local id = string.format("%%s-4%%03x-8%%03x-%%012x", prefix, tid, high, low)
     local body = string.gsub(string.gsub(t[2], "%(placeholder)s", id), "%(committee_placeholder)s", officers[o][2])
     return wrk.format("POST", t[1], headers[o], body)
   end
@@ -140,7 +147,17 @@ def _run_wrk(base_url: str, kind: str, officers: Officers, connections: int, sec
             }
         )
         threads = min(2, connections)
-        command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script), base_url]
+        command = [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            base_url,
+        ]
         done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
         if done.returncode != 0 or not out.exists():
             raise RuntimeError(f"wrk failed: {done.stdout}\n{done.stderr}")
@@ -158,7 +175,14 @@ def _run_wrk(base_url: str, kind: str, officers: Officers, connections: int, sec
 
 
 async def _connection(
-    host: str, port: int, kind: str, officers: Officers, offset: int, deadline: float, latencies: list[float], errors: list[int]
+    host: str,
+    port: int,
+    kind: str,
+    officers: Officers,
+    offset: int,
+    deadline: float,
+    latencies: list[float],
+    errors: list[int],
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     templates = [(p, b.encode()) for p, b in ingest_templates()]
@@ -171,7 +195,10 @@ async def _connection(
                 path, template = templates[count % len(templates)]
                 body = template.replace(ID_PLACEHOLDER.encode(), str(uuid.uuid4()).encode())
                 body = body.replace(COMMITTEE_PLACEHOLDER.encode(), committee.encode())
-                head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                head = (
+                    f"POST {path} HTTP/1.1\r\nHost: {host}\r\n{auth}"
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                )
                 request = head.encode() + body
             else:
                 request = f"GET /api/v1/committees/{committee} HTTP/1.1\r\nHost: {host}\r\n{auth}\r\n".encode()
@@ -207,4 +234,6 @@ async def _run_python(base_url: str, kind: str, officers: Officers, connections:
     elapsed = time.perf_counter() - started
     if not latencies:
         return LoadResult(0, elapsed, 0.0, 0.0, len(errors))
-    return LoadResult(len(latencies), elapsed, percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000, len(errors))
+    return LoadResult(
+        len(latencies), elapsed, percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000, len(errors)
+    )

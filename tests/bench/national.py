@@ -31,12 +31,12 @@ from typing import Any
 
 os.environ.setdefault("PANTAU_PASSWORD_COST", "10")
 
-from server.config import Settings  # noqa: E402
-from server.domain.checklist import CURRENT_CHECKLIST_VERSION, checklist  # noqa: E402
-from server.domain.committee import Committee  # noqa: E402
-from server.domain.complaint import CATEGORIES, Complaint  # noqa: E402
-from server.domain.correction import RegistrationCorrection  # noqa: E402
-from server.domain.visit import MonitoringVisit  # noqa: E402
+from server.config import Settings
+from server.domain.checklist import CURRENT_CHECKLIST_VERSION, checklist
+from server.domain.committee import Committee
+from server.domain.complaint import CATEGORIES, Complaint
+from server.domain.correction import RegistrationCorrection
+from server.domain.visit import MonitoringVisit
 
 PROVINCES = [*range(11, 20), 21, *range(31, 37), *range(51, 54), *range(61, 66), *range(71, 77), 81, 82, *range(91, 97)]
 NATIONAL = {"provinces": 38, "kabkota": 514, "ppk": 7_277, "pps": 83_700}
@@ -108,12 +108,23 @@ def histories(committees: list[tuple[str, str, str | None]], seed: int = 1) -> I
             vid = new_id()
             follow_ups = [f"Tindak lanjut {i}" for i in range(rng.randint(0, 2))]
             visit = MonitoringVisit(
-                id=vid, committee=code, checklist_version=CURRENT_CHECKLIST_VERSION,
-                checklist={k: rng.random() < 0.8 for k in keys}, findings="Kunjungan rutin; papan DPT terpasang.",
-                follow_ups=follow_ups, fingerprint=hashlib.sha256(vid.bytes).hexdigest(), context=_ctx(officer, "pps_officer", str(vid)),
+                id=vid,
+                committee=code,
+                checklist_version=CURRENT_CHECKLIST_VERSION,
+                checklist={k: rng.random() < 0.8 for k in keys},
+                findings="Kunjungan rutin; papan DPT terpasang.",
+                follow_ups=follow_ups,
+                fingerprint=hashlib.sha256(vid.bytes).hexdigest(),
+                context=_ctx(officer, "pps_officer", str(vid)),
             )
             if rng.random() < 0.25:
-                visit.amend(reason="Koreksi temuan", checklist=None, findings="Temuan diperbarui.", follow_ups=None, context=_ctx(officer, "pps_officer"))
+                visit.amend(
+                    reason="Koreksi temuan",
+                    checklist=None,
+                    findings="Temuan diperbarui.",
+                    follow_ups=None,
+                    context=_ctx(officer, "pps_officer"),
+                )
             for index in range(len(follow_ups)):
                 if rng.random() < 0.6:
                     visit.resolve_follow_up(index=index, resolution="Selesai", context=_ctx(officer, "pps_officer"))
@@ -121,8 +132,13 @@ def histories(committees: list[tuple[str, str, str | None]], seed: int = 1) -> I
         for _ in range(rng.choices((0, 1, 2, 3), weights=(40, 35, 15, 10))[0]):
             cid = new_id()
             complaint = Complaint(
-                id=cid, committee=code, category=rng.choice(CATEGORIES), description="Laporan warga.", complainant=None,
-                fingerprint=hashlib.sha256(cid.bytes).hexdigest(), context=_ctx(officer, "pps_officer", str(cid)),
+                id=cid,
+                committee=code,
+                category=rng.choice(CATEGORIES),
+                description="Laporan warga.",
+                complainant=None,
+                fingerprint=hashlib.sha256(cid.bytes).hexdigest(),
+                context=_ctx(officer, "pps_officer", str(cid)),
             )
             if rng.random() < 0.8:
                 complaint.acknowledge(note="", context=_ctx(supervisor, "ppk_officer"))
@@ -132,15 +148,25 @@ def histories(committees: list[tuple[str, str, str | None]], seed: int = 1) -> I
                     if ending < 0.6:
                         complaint.resolve(reason="Ditangani", context=_ctx(supervisor, "ppk_officer"))
                     elif ending < 0.8:
-                        complaint.escalate(target="bawaslu", reason="Perlu Bawaslu", context=_ctx(supervisor, "ppk_officer"))
+                        complaint.escalate(
+                            target="bawaslu", reason="Perlu Bawaslu", context=_ctx(supervisor, "ppk_officer")
+                        )
                     else:
                         complaint.dismiss(reason="Tidak terbukti", context=_ctx(supervisor, "ppk_officer"))
             yield complaint
         for _ in range(rng.randint(0, 6)):
             rid = new_id()
             correction = RegistrationCorrection(
-                id=rid, committee=code, kind="fix_personal_data", nik=f"{rng.randrange(10**15, 10**16)}", full_name="Warga",
-                tps="TPS 001", target_tps=None, tms_reason=None, details="", fingerprint=hashlib.sha256(rid.bytes).hexdigest(),
+                id=rid,
+                committee=code,
+                kind="fix_personal_data",
+                nik=f"{rng.randrange(10**15, 10**16)}",
+                full_name="Warga",
+                tps="TPS 001",
+                target_tps=None,
+                tms_reason=None,
+                details="",
+                fingerprint=hashlib.sha256(rid.bytes).hexdigest(),
                 context=_ctx(officer, "pps_officer", str(rid)),
             )
             if rng.random() < 0.7:
@@ -174,7 +200,9 @@ def generate(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
     try:
         for aggregate in histories(committees, args.seed):
-            kind = {MonitoringVisit: "visit", Complaint: "complaint", RegistrationCorrection: "correction"}.get(type(aggregate))
+            kind = {MonitoringVisit: "visit", Complaint: "complaint", RegistrationCorrection: "correction"}.get(
+                type(aggregate)
+            )
             if kind and len(samples[kind]) < 300 and rng.random() < 0.05:
                 samples[kind].append(str(aggregate.id))
             batch.append(aggregate)
@@ -193,8 +221,13 @@ def generate(args: argparse.Namespace) -> dict[str, Any]:
     sample = {"pps": rng.sample(pps, min(200, len(pps))), "records": samples}
     (Path(args.instance) / SAMPLE_FILE).write_text(json.dumps(sample))
     return {
-        "scale": args.scale, "ppk": len(committees) - len(pps), "pps": len(pps), "events": events,
-        "generate_s": seconds, "events_per_s": events / seconds if seconds else 0.0, "event_types": dict(kinds),
+        "scale": args.scale,
+        "ppk": len(committees) - len(pps),
+        "pps": len(pps),
+        "events": events,
+        "generate_s": seconds,
+        "events_per_s": events / seconds if seconds else 0.0,
+        "event_types": dict(kinds),
     }
 
 
@@ -205,7 +238,11 @@ def _timed_reads(call: Any, items: list[Any]) -> dict[str, float]:
         call(item)
         times.append(time.perf_counter() - started)
     times.sort()
-    return {"p50_ms": times[len(times) // 2] * 1000, "p99_ms": times[min(len(times) - 1, int(len(times) * 0.99))] * 1000, "n": len(times)}
+    return {
+        "p50_ms": times[len(times) // 2] * 1000,
+        "p99_ms": times[min(len(times) - 1, int(len(times) * 0.99))] * 1000,
+        "n": len(times),
+    }
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -251,11 +288,20 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         except ImportError as error:  # the status view is another engineer's work in progress
             reads["pps_status_readmodel"] = {"error": str(error)}
         visits = sample["records"]["visit"]
-        reads["visit_record_store"] = _timed_reads(lambda rid: application.get_record(admin, "visit", uuid.UUID(rid)), visits)
+        reads["visit_record_store"] = _timed_reads(
+            lambda rid: application.get_record(admin, "visit", uuid.UUID(rid)), visits
+        )
         return {
-            "events": end, "decoded": decoded, "bare_decode_s": bare_s, "bare_events_per_s": decoded / bare_s if bare_s else 0.0,
-            "applied": applied, "rebuild_s": rebuild_s, "rebuild_events_per_s": end / rebuild_s if rebuild_s else 0.0,
-            "views": len(worker.views), "reads": reads, "worker_peak_rss_mb": peak_rss_mb(),
+            "events": end,
+            "decoded": decoded,
+            "bare_decode_s": bare_s,
+            "bare_events_per_s": decoded / bare_s if bare_s else 0.0,
+            "applied": applied,
+            "rebuild_s": rebuild_s,
+            "rebuild_events_per_s": end / rebuild_s if rebuild_s else 0.0,
+            "views": len(worker.views),
+            "reads": reads,
+            "worker_peak_rss_mb": peak_rss_mb(),
         }
     finally:
         application.close()

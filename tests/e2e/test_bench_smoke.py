@@ -18,7 +18,12 @@ pytestmark = pytest.mark.e2e
 def test_bench_harness_ingests_through_gunicorn_beside_the_bare_baseline(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "tests.bench", "--smoke", "--connections", "4", "--seconds", "2"],
-        cwd=REPO, env={**os.environ, "PANTAU_BENCH_RESULTS": str(tmp_path)}, capture_output=True, text=True, timeout=60, check=False,
+        cwd=REPO,
+        env={**os.environ, "PANTAU_BENCH_RESULTS": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     figures = json.loads((tmp_path / "results.json").read_text())["figures"]
