@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from server.ledger.checkpoint import CheckpointError, parse_and_verify
 from server.ledger.leaf import LeafError, LeafMaker
 from server.ledger.log import NotificationSource, StoredNotification
-from server.ledger.merkle import MerkleAccumulator, leaf_hash
+from server.ledger.merkle import EMPTY_ROOT, MerkleAccumulator, leaf_hash
 from server.ledger.store import LedgerStore, StoredLeaf
 
 # Stands in for a leaf that cannot be computed, so the roots above it cannot match by accident.
@@ -138,6 +138,8 @@ def verify_ledger(
         index += 1
         if index in roots and _check_roots(report, index, roots[index], from_events, from_table, boundary):
             last_good_size = index
+    if roots.get(0, EMPTY_ROOT) != EMPTY_ROOT:
+        report.findings.append(Finding(None, "checkpoint of size 0 does not carry the empty tree's root"))
     for size in sorted(roots):
         if size > index:
             report.findings.append(Finding(None, f"checkpoint of size {size} covers more leaves than exist ({index})"))
