@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from server.app import create_app
+from server.cli import cli
 from server.config import Settings
 from server.demo import ensure_demo_accounts, import_committees
 from server.services import build_application
@@ -194,6 +196,17 @@ def creation_events(settings: Settings) -> tuple[Counter[str], dict[str, int]]:
     return counts, positions
 
 
+def invoke(settings: Settings, *args: str) -> Any:
+    """A `pantau` command against the instance, as an operator would run it."""
+    flask_app = create_app({"TESTING": True, "SETTINGS": settings})
+    try:
+        return flask_app.test_cli_runner().invoke(cli, list(args))
+    finally:
+        application = flask_app.extensions.get("pantau")
+        if application is not None:
+            application.close()
+
+
 def run_chaos(tmp_path: Path, database_url: str | None, seed: int) -> None:
     settings = Settings(instance_path=tmp_path / "instance", database_url=database_url)
     # Reference data and accounts first, through the application service, before any server runs.
@@ -265,6 +278,10 @@ def run_chaos(tmp_path: Path, database_url: str | None, seed: int) -> None:
     assert set(counts) == everything
     wrong = {key: (told, positions[key]) for key, told in tally.acknowledged.items() if positions[key] != told}
     assert wrong == {}
+    # The evidence ledger takes the log as it is after the crashes, and verifies against it.
+    for command in (["ledger", "checkpoint"], ["ledger", "verify"]):
+        result = invoke(settings, *command)
+        assert result.exit_code == 0, result.output
     # The chaos was real: some requests were cut off and retried.
     assert tally.statuses[None] + tally.statuses[503] > 0, (tally.statuses, tally.replays)
 
