@@ -13,6 +13,8 @@ from uuid import UUID
 
 import pytest
 
+from server.demo import ensure_demo_accounts
+from server.domain.base import SYSTEM
 from tests.conftest import FAR_PPS, OTHER_PPS, PPK, PPS
 from tests.factories import complaint_body, correction_body, visit_body
 
@@ -37,58 +39,67 @@ def _both_backends(backend: str) -> str:
     return backend
 
 
-@pytest.mark.parametrize("plural", BODIES)
-def test_first_submission_answers_201_with_the_record_and_its_log_position(
-    plural: str, client: Any, headers: dict, pantau_app: Any
+@pytest.fixture
+def seeded(pantau_app: Any) -> Any:
+    """Only the committees these tests name (a fresh PostgreSQL database per test makes all 49 slow)."""
+    for code in (PPK, PPS, OTHER_PPS, "19.71.07", FAR_PPS):
+        pantau_app.register_committee(code, f"Committee {code}", SYSTEM)
+    ensure_demo_accounts(pantau_app)
+    return pantau_app
+
+
+# Each test covers all three kinds in one instance: a PostgreSQL instance per test is the slow part.
+
+
+def test_a_first_submission_answers_201_with_the_record_and_its_log_position(
+    client: Any, headers: dict, pantau_app: Any
 ) -> None:
-    body = BODIES[plural]()
+    for plural, make_body in BODIES.items():
+        body = make_body()
 
-    response = client.post(f"/api/v1/{plural}", json=body, headers=headers["pps_officer"])
+        response = client.post(f"/api/v1/{plural}", json=body, headers=headers["pps_officer"])
 
-    assert response.status_code == 201, response.json
-    record = response.json["record"]
-    assert record["id"] == body["id"]
-    assert record["kind"] == KIND[plural]
-    assert record["committee"] == PPS
-    assert record["version"] == 1
-    assert record["last_changed_by"] == "pps_semabung"
-    assert response.headers["ETag"] == '"1"'
-    assert "Idempotent-Replayed" not in response.headers
-    [event] = events_of(pantau_app, body["id"])
-    assert response.json["position"] == event.id
+        assert response.status_code == 201, (plural, response.json)
+        record = response.json["record"]
+        assert (record["id"], record["kind"], record["committee"]) == (body["id"], KIND[plural], PPS)
+        assert (record["version"], record["last_changed_by"]) == (1, "pps_semabung")
+        assert response.headers["ETag"] == '"1"'
+        assert "Idempotent-Replayed" not in response.headers
+        [event] = events_of(pantau_app, body["id"])
+        assert response.json["position"] == event.id
 
 
-@pytest.mark.parametrize("plural", BODIES)
 def test_replaying_the_same_submission_gives_the_original_answer_and_writes_nothing(
-    plural: str, client: Any, headers: dict, pantau_app: Any
+    client: Any, headers: dict, pantau_app: Any
 ) -> None:
-    body = BODIES[plural]()
-    first = client.post(f"/api/v1/{plural}", json=body, headers=headers["pps_officer"])
-    # A retry whose keys arrive in another order is the same submission.
-    reordered = dict(reversed(list(body.items())))
+    for plural, make_body in BODIES.items():
+        body = make_body()
+        first = client.post(f"/api/v1/{plural}", json=body, headers=headers["pps_officer"])
+        # A retry whose keys arrive in another order is the same submission.
+        reordered = dict(reversed(list(body.items())))
 
-    again = client.post(f"/api/v1/{plural}", json=reordered, headers=headers["pps_officer"])
+        again = client.post(f"/api/v1/{plural}", json=reordered, headers=headers["pps_officer"])
 
-    assert first.status_code == again.status_code == 201
-    assert again.json == first.json
-    assert again.headers["Idempotent-Replayed"] == "true"
-    assert len(events_of(pantau_app, body["id"])) == 1
+        assert first.status_code == again.status_code == 201, plural
+        assert again.json == first.json
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert len(events_of(pantau_app, body["id"])) == 1, plural
 
 
-@pytest.mark.parametrize("plural", BODIES)
 def test_reusing_an_id_with_a_different_body_is_a_conflict_that_says_so(
-    plural: str, client: Any, headers: dict, pantau_app: Any
+    client: Any, headers: dict, pantau_app: Any
 ) -> None:
-    body = BODIES[plural]()
-    client.post(f"/api/v1/{plural}", json=body, headers=headers["pps_officer"])
-    changed = {**body, "device_time": "2026-11-26T12:34:00+07:00"}
+    for plural, make_body in BODIES.items():
+        body = make_body()
+        client.post(f"/api/v1/{plural}", json=body, headers=headers["pps_officer"])
+        changed = {**body, "device_time": "2026-11-26T12:34:00+07:00"}
 
-    response = client.post(f"/api/v1/{plural}", json=changed, headers=headers["pps_officer"])
+        response = client.post(f"/api/v1/{plural}", json=changed, headers=headers["pps_officer"])
 
-    assert response.status_code == 409
-    assert response.mimetype == "application/problem+json"
-    assert "different content" in response.json["detail"]
-    assert len(events_of(pantau_app, body["id"])) == 1
+        assert response.status_code == 409, plural
+        assert response.mimetype == "application/problem+json"
+        assert "different content" in response.json["detail"]
+        assert len(events_of(pantau_app, body["id"])) == 1, plural
 
 
 def test_reusing_a_visit_id_for_a_complaint_is_a_conflict(client: Any, headers: dict, pantau_app: Any) -> None:
@@ -137,16 +148,16 @@ def test_concurrent_first_submissions_of_one_id_write_exactly_one_event(
     assert answers[0][1]["position"] == event.id
 
 
-@pytest.mark.parametrize("plural", BODIES)
-def test_a_pps_officer_may_not_report_for_another_pps(plural: str, client: Any, headers: dict, pantau_app: Any) -> None:
-    body = BODIES[plural](committee=OTHER_PPS)
+def test_a_pps_officer_may_not_report_for_another_pps(client: Any, headers: dict, pantau_app: Any) -> None:
+    for plural, make_body in BODIES.items():
+        body = make_body(committee=OTHER_PPS)
 
-    response = client.post(f"/api/v1/{plural}", json=body, headers=headers["pps_officer"])
+        response = client.post(f"/api/v1/{plural}", json=body, headers=headers["pps_officer"])
 
-    assert response.status_code == 403
-    assert response.mimetype == "application/problem+json"
-    assert OTHER_PPS in response.json["detail"]
-    assert events_of(pantau_app, body["id"]) == []
+        assert response.status_code == 403, plural
+        assert response.mimetype == "application/problem+json"
+        assert OTHER_PPS in response.json["detail"]
+        assert events_of(pantau_app, body["id"]) == []
 
 
 def test_a_pps_officer_may_not_report_for_its_own_ppk(client: Any, headers: dict) -> None:
@@ -155,24 +166,22 @@ def test_a_pps_officer_may_not_report_for_its_own_ppk(client: Any, headers: dict
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("plural", BODIES)
-def test_reporting_for_an_unknown_committee_is_404(plural: str, client: Any, headers: dict, pantau_app: Any) -> None:
-    body = BODIES[plural](committee="19.71.09.9999")
+def test_reporting_for_an_unknown_committee_is_404(client: Any, headers: dict, pantau_app: Any) -> None:
+    for plural, make_body in BODIES.items():
+        body = make_body(committee="19.71.09.9999")
 
-    response = client.post(f"/api/v1/{plural}", json=body, headers=headers["kpu_admin"])
+        response = client.post(f"/api/v1/{plural}", json=body, headers=headers["kpu_admin"])
 
-    assert response.status_code == 404
-    assert response.mimetype == "application/problem+json"
-    assert events_of(pantau_app, body["id"]) == []
+        assert response.status_code == 404, plural
+        assert response.mimetype == "application/problem+json"
+        assert events_of(pantau_app, body["id"]) == []
 
 
-@pytest.mark.parametrize("committee", [PPS, OTHER_PPS, PPK])
-def test_a_ppk_officer_may_report_for_its_ppk_and_every_pps_under_it(
-    committee: str, client: Any, headers: dict
-) -> None:
-    response = client.post("/api/v1/visits", json=visit_body(committee=committee), headers=headers["ppk_officer"])
+def test_a_ppk_officer_may_report_for_its_ppk_and_every_pps_under_it(client: Any, headers: dict) -> None:
+    for committee in (PPS, OTHER_PPS, PPK):
+        response = client.post("/api/v1/visits", json=visit_body(committee=committee), headers=headers["ppk_officer"])
 
-    assert response.status_code == 201, response.json
+        assert response.status_code == 201, (committee, response.json)
 
 
 def test_a_ppk_officer_may_not_report_for_a_pps_under_another_ppk(client: Any, headers: dict) -> None:
@@ -181,28 +190,27 @@ def test_a_ppk_officer_may_not_report_for_a_pps_under_another_ppk(client: Any, h
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("role", ["auditor", "legal"])
-def test_readers_may_not_submit_reports(role: str, client: Any, headers: dict) -> None:
-    response = client.post("/api/v1/complaints", json=complaint_body(), headers=headers[role])
-
-    assert response.status_code == 403
+def test_readers_may_not_submit_reports(client: Any, headers: dict) -> None:
+    for role in ("auditor", "legal"):
+        assert client.post("/api/v1/complaints", json=complaint_body(), headers=headers[role]).status_code == 403
 
 
-@pytest.mark.parametrize(
-    ("role", "sees_full_nik"),
-    [("pps_officer", False), ("ppk_officer", False), ("auditor", False), ("kpu_admin", True), ("legal", True)],
-)
-def test_the_nik_is_shown_in_full_only_to_kpu_admins_and_legal(
-    role: str, sees_full_nik: bool, client: Any, headers: dict
-) -> None:
+def test_the_nik_is_shown_in_full_only_to_kpu_admins_and_legal(client: Any, headers: dict) -> None:
     body = correction_body()
     client.post("/api/v1/corrections", json=body, headers=headers["pps_officer"])
+    masked = "*" * 12 + body["nik"][-4:]
 
-    response = client.get(f"/api/v1/corrections/{body['id']}", headers=headers[role])
+    for role, expected in (
+        ("pps_officer", masked),
+        ("ppk_officer", masked),
+        ("auditor", masked),
+        ("kpu_admin", body["nik"]),
+        ("legal", body["nik"]),
+    ):
+        response = client.get(f"/api/v1/corrections/{body['id']}", headers=headers[role])
 
-    assert response.status_code == 200, response.json
-    expected = body["nik"] if sees_full_nik else "*" * 12 + body["nik"][-4:]
-    assert response.json["nik"] == expected
+        assert response.status_code == 200, (role, response.json)
+        assert response.json["nik"] == expected, role
 
 
 def test_the_nik_is_masked_in_the_submission_answer_to_a_pps_officer(client: Any, headers: dict) -> None:
