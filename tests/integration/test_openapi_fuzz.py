@@ -114,7 +114,12 @@ def fuzz_config() -> SchemathesisConfig:
         {
             "seed": SEED,
             "suppress-health-check": ["all"],
-            "generation": {"max-examples": 6, "deterministic": True, "no-shrink": True, "database": "none"},
+            "generation": {
+                "max-examples": EXAMPLES_PER_OPERATION,
+                "deterministic": True,
+                "no-shrink": True,
+                "database": "none",
+            },
             "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
         }
     )
