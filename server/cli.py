@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -142,7 +141,7 @@ def replay(until: str, committee: str | None) -> None:
 def demo(bind: str) -> None:
     """Set up the demo (committees, one account per role) and serve it with its worker until stopped."""
     from server.demo import ensure_demo_accounts, import_committees
-    from server.worker_process import build_worker
+    from server.worker_process import install_stop_signals, run_worker
 
     settings = current_app.extensions["pantau.settings"]
     application = pantau()
@@ -157,17 +156,21 @@ def demo(bind: str) -> None:
     web = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:server.gunicorn_conf", "server.app:create_app()"], env=env
     )
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = install_stop_signals()
     click.echo(f"Serving http://{bind}/ (API at /api/v1, health at /healthz). Ctrl-C stops.")
-    worker = build_worker(settings)
+    web_died = threading.Event()
+
+    def web_gone() -> bool:
+        if web.poll() is not None:
+            web_died.set()
+        return web_died.is_set()
+
     try:
-        worker.run_forever(stop=lambda: stop.is_set() or web.poll() is not None)
+        run_worker(settings, stop, extra_stop=web_gone)
     finally:
         web.terminate()
         web.wait(timeout=15)
-    if web.returncode not in (0, -signal.SIGTERM) and not stop.is_set():
+    if web_died.is_set():
         raise click.ClickException(f"gunicorn exited with status {web.returncode}")
 
 

@@ -1,10 +1,15 @@
-"""Running the projection worker as a process: build it, run it until SIGTERM/SIGINT."""
+"""The worker process: projections in the main loop, the ledger follower and push delivery beside it.
+
+Each companion loop runs in its own thread with its own eventsourcing application and database
+handles, so a slow push service never delays the read models and nothing is shared across threads.
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+from collections.abc import Callable
 
 from projections.worker import Worker
 from server.config import Settings
@@ -12,6 +17,8 @@ from server.readmodels import readmodel_database
 from server.services import build_application
 
 log = logging.getLogger(__name__)
+COMPANION_IDLE_SECONDS = 0.5
+COMPANION_ERROR_BACKOFF_SECONDS = 5.0
 
 
 def build_worker(settings: Settings) -> Worker:
@@ -20,11 +27,86 @@ def build_worker(settings: Settings) -> Worker:
     return Worker(application, readmodel_database(settings), batch_size=settings.projection_batch_size)
 
 
+def _ledger_loop(settings: Settings, stop: threading.Event) -> None:
+    from server.ledger.service import open_ledger
+
+    application = build_application(settings)
+    ledger = open_ledger(settings, application)
+    try:
+        _repeat(lambda: ledger.follower.catch_up() > 0, stop, "ledger follower")
+    finally:
+        ledger.close()
+        application.close()
+
+
+def _push_loop(settings: Settings, stop: threading.Event) -> None:
+    from server.push.dispatcher import PushDispatcher
+    from server.push.store import push_database
+
+    application = build_application(settings)
+    dispatcher = PushDispatcher(application, push_database(settings), settings)
+
+    def step() -> bool:
+        stats = dispatcher.catch_up()
+        return bool(stats.enqueued or stats.sent or stats.retried)
+
+    try:
+        _repeat(step, stop, "push dispatcher")
+    finally:
+        dispatcher.db.close()
+        application.close()
+
+
+def _repeat(step: Callable[[], bool], stop: threading.Event, name: str) -> None:
+    """Run `step` until stopped; idle briefly when it found nothing, back off after an error."""
+    while not stop.is_set():
+        try:
+            busy = step()
+        except Exception:
+            # Keep the process alive for the other loops; the error is logged and retried later.
+            log.exception("%s failed; retrying in %ss", name, COMPANION_ERROR_BACKOFF_SECONDS)
+            stop.wait(COMPANION_ERROR_BACKOFF_SECONDS)
+            continue
+        if not busy:
+            stop.wait(COMPANION_IDLE_SECONDS)
+
+
+def start_companions(settings: Settings, stop: threading.Event) -> list[threading.Thread]:
+    """The ledger follower and the push dispatcher, each in a thread of its own."""
+    threads = [
+        threading.Thread(target=_ledger_loop, args=(settings, stop), name="ledger", daemon=True),
+        threading.Thread(target=_push_loop, args=(settings, stop), name="push", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def run_worker(settings: Settings, stop: threading.Event, extra_stop: Callable[[], bool] = lambda: False) -> None:
+    """Projections in this thread, companions beside it, until `stop` is set or `extra_stop()` says so."""
+    companions = start_companions(settings, stop)
+    worker = build_worker(settings)
+    log.info("worker started at positions %s", worker.positions())
+    try:
+        worker.run_forever(stop=lambda: stop.is_set() or extra_stop())
+    finally:
+        stop.set()
+        for thread in companions:
+            thread.join(timeout=15)
+        worker.application.close()
+        worker.db.close()
+
+
 def run_until_signalled(settings: Settings) -> None:
-    """The Procfile's worker: follow the log until asked to stop."""
+    """The Procfile's worker: follow the log until SIGTERM or SIGINT."""
+    stop = install_stop_signals()
+    run_worker(settings, stop)
+
+
+def install_stop_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT."""
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    worker = build_worker(settings)
-    log.info("projection worker started at positions %s", worker.positions())
-    worker.run_forever(stop=stop.is_set)
+    return stop
+

@@ -77,3 +77,23 @@ def call(base_url: str, method: str, path: str, body: Any = None, token: str | N
     except urllib.error.HTTPError as error:
         raw = error.read()
         return error.code, dict(error.headers), json.loads(raw) if raw else None
+
+
+def call_text(base_url: str, path: str) -> str | None:
+    """A GET answered with text, or None on any error status."""
+    try:
+        with urllib.request.urlopen(base_url + path, timeout=30) as response:
+            return response.read().decode()
+    except urllib.error.HTTPError:
+        return None
+
+
+def wait_for(condition: Any, timeout: float) -> Any:
+    """Poll a condition until it returns something truthy; None after the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.1)  # polling interval, not synchronisation on a guess
+    return None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.processes import call, free_port, pantau_command, start, stop, wait_until_healthy
+from tests.e2e.processes import call, call_text, free_port, pantau_command, start, stop, wait_for, wait_until_healthy
 from tests.factories import complaint_body, correction_body, visit_body
 
 pytestmark = pytest.mark.e2e
@@ -47,6 +47,10 @@ def run_demo_scenario(tmp_path: Path, extra_env: dict[str, str]) -> None:
             status, headers, again = call(base_url, "POST", path, body, token)
             assert status == 201 and again == answer and headers.get("Idempotent-Replayed") == "true"
         assert call(base_url, "GET", "/healthz")[2]["last_position"] == after
+        # The demo's worker keeps read models current and signs ledger checkpoints beside them.
+        assert wait_for(lambda: call(base_url, "GET", "/api/v1/committees", token=token)[2]["items"], 30)
+        checkpoint = wait_for(lambda: call_text(base_url, "/api/v1/ledger/checkpoint"), 30)
+        assert checkpoint and checkpoint.splitlines()[0] == "pantau.kpu/pangkalpinang"
     finally:
         code = stop(demo, signal.SIGINT)
     assert code == 0, log_path.read_text(errors="replace")
