@@ -27,19 +27,23 @@ def build_worker(settings: Settings) -> Worker:
     return Worker(application, readmodel_database(settings), batch_size=settings.projection_batch_size)
 
 
-def _ledger_loop(settings: Settings, stop: threading.Event) -> None:
+def _ledger_loop(settings: Settings, stop: threading.Event) -> Callable[[], None]:
     from server.ledger.service import open_ledger
 
     application = build_application(settings)
     ledger = open_ledger(settings, application)
-    try:
-        _repeat(lambda: ledger.follower.catch_up() > 0, stop, "ledger follower")
-    finally:
-        ledger.close()
-        application.close()
+
+    def loop() -> None:
+        try:
+            _repeat(lambda: ledger.follower.catch_up() > 0, stop, "ledger follower")
+        finally:
+            ledger.close()
+            application.close()
+
+    return loop
 
 
-def _push_loop(settings: Settings, stop: threading.Event) -> None:
+def _push_loop(settings: Settings, stop: threading.Event) -> Callable[[], None]:
     from server.push.dispatcher import PushDispatcher
     from server.push.store import push_database
 
@@ -50,11 +54,14 @@ def _push_loop(settings: Settings, stop: threading.Event) -> None:
         stats = dispatcher.catch_up()
         return bool(stats.enqueued or stats.sent or stats.retried)
 
-    try:
-        _repeat(step, stop, "push dispatcher")
-    finally:
-        dispatcher.db.close()
-        application.close()
+    def loop() -> None:
+        try:
+            _repeat(step, stop, "push dispatcher")
+        finally:
+            dispatcher.db.close()
+            application.close()
+
+    return loop
 
 
 def _repeat(step: Callable[[], bool], stop: threading.Event, name: str) -> None:
@@ -72,10 +79,14 @@ def _repeat(step: Callable[[], bool], stop: threading.Event, name: str) -> None:
 
 
 def start_companions(settings: Settings, stop: threading.Event) -> list[threading.Thread]:
-    """The ledger follower and the push dispatcher, each in a thread of its own."""
+    """The ledger follower and the push dispatcher, each in a thread of its own.
+
+    Both are built here, one after the other, so their schema creation never races; only their
+    loops run in the threads.
+    """
     threads = [
-        threading.Thread(target=_ledger_loop, args=(settings, stop), name="ledger", daemon=True),
-        threading.Thread(target=_push_loop, args=(settings, stop), name="push", daemon=True),
+        threading.Thread(target=_ledger_loop(settings, stop), name="ledger", daemon=True),
+        threading.Thread(target=_push_loop(settings, stop), name="push", daemon=True),
     ]
     for thread in threads:
         thread.start()
@@ -84,8 +95,8 @@ def start_companions(settings: Settings, stop: threading.Event) -> list[threadin
 
 def run_worker(settings: Settings, stop: threading.Event, extra_stop: Callable[[], bool] = lambda: False) -> None:
     """Projections in this thread, companions beside it, until `stop` is set or `extra_stop()` says so."""
-    companions = start_companions(settings, stop)
     worker = build_worker(settings)
+    companions = start_companions(settings, stop)
     log.info("worker started at positions %s", worker.positions())
     try:
         worker.run_forever(stop=lambda: stop.is_set() or extra_stop())
