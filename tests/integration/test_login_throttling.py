@@ -67,7 +67,7 @@ def test_five_wrong_passwords_suspend_password_login_and_the_lockout_is_history(
     locked = seeded.account(USER)
     expected_until = datetime(2026, 11, 26, 8, 4, tzinfo=UTC) + LOGIN_LOCK
     assert locked.login_locked_until == expected_until.isoformat()
-    last = list(seeded.repository.event_store.get(locked.id, gt=locked.version - 1))[0]
+    last = next(iter(seeded.repository.event_store.get(locked.id, gt=locked.version - 1)))
     assert last.reason == "too many failed logins" and last.until == expected_until.isoformat()
     # Now even the right password gets 429 with the time to wait: a guess cannot learn it was right.
     for password in (PASSWORDS[USER], "another-guess"):
