@@ -12,7 +12,7 @@ from server.domain.complaint import CATEGORIES, ESCALATION_TARGETS
 from server.domain.correction import KINDS, TMS_REASONS
 from server.domain.roles import ROLES
 
-AREA_CODE = validate.Regexp(r"^\d{2}\.\d{2}\.\d{2}(\.\d{4})?$", error="Not an area code (NN.NN.NN or NN.NN.NN.NNNN).")
+AREA_CODE = validate.Regexp(r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}(\.[0-9]{4})?\Z", error="Not an area code (NN.NN.NN or NN.NN.NN.NNNN).")
 EARLIEST_DEVICE_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 # Phones drift; a day ahead is a wrong clock, not a report from the future.
 DEVICE_CLOCK_TOLERANCE = timedelta(days=1)

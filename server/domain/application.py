@@ -277,7 +277,8 @@ class PantauApplication(AccountAdministration, PushCommands, EvidenceCommands, A
     def _submit(self, actor: Actor, body: dict[str, Any], build: Any) -> Receipt:
         actor.check_permission("report:create")
         actor.check_committee(*self._placement(body["committee"]))
-        fp = fingerprint(body)
+        # The same UUID spelled differently (case, braces, urn:) is the same submission.
+        fp = fingerprint({**body, "id": str(UUID(str(body["id"])))})
         aggregate = build(fp)
         try:
             recordings = self.save(aggregate)

@@ -11,8 +11,9 @@ from eventsourcing.domain import event
 from server.domain.base import PantauAggregate, derived_id
 from server.domain.errors import InvalidInputError
 
-PPK_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
-PPS_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
+# ASCII digits only, and no trailing newline: an area code is an identifier, not a number.
+PPK_CODE = re.compile(r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\Z")
+PPS_CODE = re.compile(r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}\Z")
 
 
 def committee_id(code: str) -> UUID:
