@@ -30,10 +30,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
 
-    from server.api import attachments, disputes
+    from server.api import attachments, casefile, disputes
 
     # Before the web blueprint, whose catch-all GET route is registered last.
-    for blueprint in (disputes.bp, attachments.bp):
+    for blueprint in (disputes.bp, casefile.bp, attachments.bp):
         app.register_blueprint(blueprint)
 
     from server.api import accounts, audit, committees, ledger, meta, registers, reports, session, status

@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from server.app import create_app
+from server.casefile.commands import export as export_commands
 from server.cipher import keys_commands
 from server.domain.base import SYSTEM
 from server.domain.errors import DomainError
@@ -215,6 +216,7 @@ def restore_command(archive: Path, force: bool) -> None:
 
 
 cli.add_command(ledger_commands)
+cli.add_command(export_commands)
 cli.add_command(keys_commands)
 cli.add_command(push_commands)
 

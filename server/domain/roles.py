@@ -28,6 +28,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Disputes are legal's work; auditors and KPU administrators follow them.
     "dispute:write": frozenset({"legal"}),
     "dispute:read": frozenset({"legal", "auditor", "kpu_admin"}),
+    # Case files hold whole NIKs and leave the server: only legal exports over HTTP (the CLI can pick a role).
+    "dispute:export": frozenset({"legal"}),
     # Uploading stores bytes only; attaching them to a record is the step that needs the record's scope.
     "attachment:upload": frozenset({"pps_officer", "ppk_officer", "kpu_admin", "legal"}),
     "attachment:add": frozenset({"pps_officer", "ppk_officer", "kpu_admin"}),

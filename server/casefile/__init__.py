@@ -1,0 +1,1 @@
+"""Case files: a dispute exported with its events, proofs, attachments, report and a standalone verifier."""
