@@ -19,6 +19,7 @@ from server.services import build_application
 log = logging.getLogger(__name__)
 COMPANION_IDLE_SECONDS = 0.5
 COMPANION_ERROR_BACKOFF_SECONDS = 5.0
+ALERT_CHECK_SECONDS = 60.0
 
 
 def build_worker(settings: Settings) -> Worker:
@@ -64,8 +65,32 @@ def _push_loop(settings: Settings, stop: threading.Event) -> Callable[[], None]:
     return loop
 
 
-def _repeat(step: Callable[[], bool], stop: threading.Event, name: str) -> None:
-    """Run `step` until stopped; idle briefly when it found nothing, back off after an error."""
+def _alert_loop(settings: Settings, stop: threading.Event) -> Callable[[], None]:
+    from projections.read import AlertRules
+    from server.push.alert_watch import AlertWatcher
+
+    application = build_application(settings)
+    db = readmodel_database(settings)
+    watcher = AlertWatcher(
+        application, db, AlertRules(settings.alert_no_visit_days, settings.alert_correction_wait_days)
+    )
+
+    def step() -> bool:
+        watcher.check()
+        return False  # alerts are about days, not milliseconds: one pass, then wait a minute
+
+    def loop() -> None:
+        try:
+            _repeat(step, stop, "alert watcher", idle=ALERT_CHECK_SECONDS)
+        finally:
+            db.close()
+            application.close()
+
+    return loop
+
+
+def _repeat(step: Callable[[], bool], stop: threading.Event, name: str, idle: float = COMPANION_IDLE_SECONDS) -> None:
+    """Run `step` until stopped; idle when it found nothing, back off after an error."""
     while not stop.is_set():
         try:
             busy = step()
@@ -75,11 +100,11 @@ def _repeat(step: Callable[[], bool], stop: threading.Event, name: str) -> None:
             stop.wait(COMPANION_ERROR_BACKOFF_SECONDS)
             continue
         if not busy:
-            stop.wait(COMPANION_IDLE_SECONDS)
+            stop.wait(idle)
 
 
 def start_companions(settings: Settings, stop: threading.Event) -> list[threading.Thread]:
-    """The ledger follower and the push dispatcher, each in a thread of its own.
+    """The ledger follower, the push dispatcher and the alert watcher, each in a thread of its own.
 
     Both are built here, one after the other, so their schema creation never races; only their
     loops run in the threads.
@@ -87,6 +112,7 @@ def start_companions(settings: Settings, stop: threading.Event) -> list[threadin
     threads = [
         threading.Thread(target=_ledger_loop(settings, stop), name="ledger", daemon=True),
         threading.Thread(target=_push_loop(settings, stop), name="push", daemon=True),
+        threading.Thread(target=_alert_loop(settings, stop), name="alerts", daemon=True),
     ]
     for thread in threads:
         thread.start()
