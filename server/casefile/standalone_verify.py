@@ -159,10 +159,16 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
+def _check_hashes(*values: bytes) -> None:
+    if any(len(value) != 32 for value in values):
+        raise Invalid("a hash in the proof is not 32 bytes long")
+
+
 def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes) -> None:
     """RFC 9162 section 2.1.3.2."""
     if not 0 <= index < size:
         raise Invalid(f"leaf index {index} is outside the tree of size {size}")
+    _check_hashes(leaf, root, *proof)
     fn, sn, result = index, size - 1, leaf
     for element in proof:
         if sn == 0:
@@ -190,6 +196,7 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
         return
     if not proof:
         raise Invalid("the consistency proof is empty")
+    _check_hashes(first_root, second_root, *proof)
     path = [first_root, *proof] if first & (first - 1) == 0 else list(proof)
     fn, sn = first - 1, second - 1
     while fn & 1:

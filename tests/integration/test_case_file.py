@@ -7,6 +7,7 @@ as a court's expert would run it.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -17,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from server.casefile.commands import export as export_commands
 from server.config import Settings
+from server.ledger.checkpoint import verifier_key_string
 from server.ledger.service import open_ledger
 from tests.factories import complaint_body, correction_body
 from tests.integration.ledger_support import RawEvents
@@ -43,7 +46,7 @@ def post(client: Any, url: str, body: dict[str, Any], headers: dict[str, str], s
 
 @pytest.fixture
 def case(client: Any, headers: dict, backend: str) -> dict[str, Any]:
-    """A dispute over a complaint (acknowledged) and a correction with a photo; a note, a PDF and an event as evidence."""
+    """A dispute over a complaint (acknowledged) and a correction with a photo; a note, a PDF, an event as evidence."""
     pps, legal = headers["pps_officer"], headers["legal"]
     complaint = post(client, "/api/v1/complaints", complaint_body(), pps, 201)
     acknowledged = post(
@@ -77,7 +80,7 @@ def export(runner: Any, dispute_id: str, target: Path, role: str = "legal") -> P
 
 
 def verify(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The bundled verify.py, run from its folder with a bare environment: only the standard library and cryptography."""
+    """The bundled verify.py, run from its folder: nothing importable but the standard library and cryptography."""
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     return subprocess.run(
         [sys.executable, "verify.py", *args], cwd=folder, env=env, capture_output=True, text=True, timeout=120,
@@ -178,6 +181,38 @@ def test_altering_an_attachment_in_the_case_file_fails_naming_it(
     assert f"FAIL  attachments/{sha(PNG)}.png: its content's SHA-256 is" in result.stdout
 
 
+def test_an_untampered_log_extends_every_checkpoint_published_before_the_export(
+    runner: Any, client: Any, headers: dict, case: dict[str, Any], settings: Settings, seeded: Any, tmp_path: Path
+) -> None:
+    ledger = open_ledger(settings, seeded)
+    try:
+        trusted = ledger.follower.checkpoint_now()
+    finally:
+        ledger.close()
+    (tmp_path / "trusted.txt").write_text(trusted.note)
+    post(client, f"{case['url']}/note", {"expected_version": 4, "text": "Sidang ditunda."}, headers["legal"])
+
+    folder = export(runner, case["dispute"], tmp_path / "later.zip")
+    result = verify(folder, "--verbose", "--trusted", str(tmp_path / "trusted.txt"))
+
+    assert result.returncode == 0, result.stdout
+    assert f"ok    consistency from the checkpoint of size {trusted.tree_size} to" in result.stdout
+    assert "extends the trusted checkpoint" in result.stdout
+
+
+def test_a_reader_who_trusts_another_key_rejects_the_case_file(
+    runner: Any, case: dict[str, Any], tmp_path: Path
+) -> None:
+    folder = export(runner, case["dispute"], tmp_path / "case.zip")
+    other = verifier_key_string("pantau.kpu/pangkalpinang", Ed25519PrivateKey.generate().public_key())
+
+    result = verify(folder, "--key", other)
+
+    assert result.returncode == 1
+    assert "FAIL  verifier-key.txt is not the key given with --key" in result.stdout
+    assert "FAIL  checkpoint.txt signature: the checkpoint carries no signature by" in result.stdout
+
+
 def test_a_case_file_exported_after_tampering_with_the_store_fails_against_a_checkpoint_published_before(
     runner: Any, client: Any, headers: dict, case: dict[str, Any], settings: Settings, seeded: Any, tmp_path: Path
 ) -> None:
@@ -215,7 +250,7 @@ def test_rebuilding_the_ledger_over_a_tampered_store_passes_alone_but_not_agains
         raw = RawEvents(settings)
         position = case["complaint_position"]
         raw.set_state(position, raw.row(position)[3].replace(b"kampanye", b"kampanyE"))
-        # An insider with the signing key also empties the ledger so it is rebuilt, and re-signed, from the altered store.
+        # An insider with the signing key also empties the ledger: it is rebuilt and re-signed from the altered store.
         with ledger.store.db.transaction(write=True) as cur:
             cur.execute("DELETE FROM ledger_leaves")
             cur.execute("DELETE FROM ledger_checkpoints")
@@ -242,7 +277,7 @@ def test_legal_downloads_the_case_file_over_the_api_and_other_roles_are_refused(
     assert response.status_code == 200, response.json
     assert response.mimetype == "application/zip"
     assert response.headers["Content-Disposition"] == f'attachment; filename="berkas-perkara-{case["dispute"]}.zip"'
-    with zipfile.ZipFile(__import__("io").BytesIO(response.data)) as archive:
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
         archive.extractall(tmp_path / "api")
     assert verify(tmp_path / "api").returncode == 0
     for role in ("auditor", "kpu_admin", "pps_officer", "ppk_officer"):
