@@ -308,7 +308,11 @@ def well_formed(report: Report, event: Any) -> bool:
         and all(isinstance(field, dict) for field in event["fields"].values())
     ):
         return True
-    report.failed.append(f"events.json: an entry is malformed: {str(event)[:120]}")
+    if isinstance(event, dict) and "position" in event:
+        # The exporter writes an event it could not decode or place without fields or proof, so it fails here.
+        report.failed.append(f"{describe(event)}: the case file lacks its fields or its proof (unreadable or altered)")
+    else:
+        report.failed.append(f"events.json: an entry is malformed: {str(event)[:120]}")
     return False
 
 
@@ -461,6 +465,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Cannot read the case file: {error}")
         return 1
     report = verify(files, trusted, args.key)
+    try:
+        for warning in json.loads(files.get("manifest.json", b"{}")).get("warnings", []):
+            print(f"note  the exporter warned: {warning}")
+    except (ValueError, AttributeError):
+        pass  # an unreadable manifest is already a failure in the report
     for line in report.passed if args.verbose else []:
         print(f"ok    {line}")
     for line in report.failed:

@@ -21,6 +21,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from server.casefile.commands import export as export_commands
+from server.cipher import generate_cipher_key
 from server.config import Settings
 from server.ledger.checkpoint import verifier_key_string
 from server.ledger.service import open_ledger
@@ -285,3 +286,24 @@ def test_legal_downloads_the_case_file_over_the_api_and_other_roles_are_refused(
     assert client.get(f"{case['url']}/case-file").status_code == 401
     unknown = client.get(f"/api/v1/disputes/{uuid.uuid4()}/case-file", headers=headers["legal"])
     assert unknown.status_code == 404
+
+
+class TestOnAnEncryptedStore:
+    @pytest.fixture
+    def settings(self, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+        """Event contents encrypted at rest (PANTAU_CIPHER_KEY), on each backend."""
+        postgres = request.getfixturevalue("backend") == "postgres"
+        database_url = request.getfixturevalue("postgres_database") if postgres else None
+        key = generate_cipher_key()
+        return Settings(instance_path=tmp_path / "instance", database_url=database_url, cipher_key=key)
+
+    def test_an_auditors_case_file_verifies_without_the_cipher_key_and_without_the_nik(
+        self, runner: Any, case: dict[str, Any], tmp_path: Path
+    ) -> None:
+        target = tmp_path / "auditor.zip"
+        folder = export(runner, case["dispute"], target, role="auditor")
+
+        with zipfile.ZipFile(target) as archive:
+            assert not any(NIK.encode() in archive.read(name) for name in archive.namelist())
+        result = verify(folder)
+        assert result.returncode == 0, result.stdout
