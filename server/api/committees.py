@@ -35,12 +35,6 @@ def list_all() -> Response:
     errors=(401, 403, 404, 422, 503),
 )
 def get_one(code: str) -> Response:
-    committee = pantau().committee(code)
-    current_actor().check_committee(committee.code, committee.parent)
-    return jsonify(
-        code=committee.code,
-        kind=committee.kind,
-        name=committee.name,
-        parent=committee.parent,
-        **committee_status_body(committee.code, committee.kind),
-    )
+    committee = pantau().committee_entry(code)
+    current_actor().check_committee(committee["code"], committee["parent"])
+    return jsonify(**committee, **committee_status_body(committee["code"], committee["kind"]))

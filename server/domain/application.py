@@ -95,7 +95,7 @@ class PantauApplication(AccountAdministration, PushCommands, EvidenceCommands, A
         super().__init__(*args, **kwargs)
         # A committee's code and parent are fixed when it is registered and no event changes them, so each
         # process remembers them: a submission then reads the store once (the account), not twice.
-        self._placements: dict[str, tuple[str, str | None]] = {}
+        self._placements: dict[str, dict[str, Any]] = {}
 
     # --- committees -------------------------------------------------------------------------
 
@@ -289,11 +289,17 @@ class PantauApplication(AccountAdministration, PushCommands, EvidenceCommands, A
 
     def _placement(self, code: str) -> tuple[str, str | None]:
         """A registered committee's (code, parent); NotFoundError if there is none."""
-        placement = self._placements.get(code)
-        if placement is None:
+        entry = self.committee_entry(code)
+        return entry["code"], entry["parent"]
+
+    def committee_entry(self, code: str) -> dict[str, Any]:
+        """A registered committee's code, kind, name and parent (fixed at registration, so remembered)."""
+        entry = self._placements.get(code)
+        if entry is None:
             committee = self.committee(code)
-            placement = self._placements[code] = (committee.code, committee.parent)
-        return placement
+            entry = {"code": committee.code, "kind": committee.kind, "name": committee.name, "parent": committee.parent}
+            self._placements[code] = entry
+        return dict(entry)
 
     def _replay(self, actor: Actor, record_id: UUID, cls: type[PantauAggregate], fp: str) -> Receipt:
         try:
