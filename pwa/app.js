@@ -2,6 +2,7 @@
 import * as db from './db.js';
 import * as outbox from './outbox.js';
 import * as forms from './forms.js';
+import * as push from './push.js';
 import { t, apply, lang, setLang } from './i18n.js';
 
 const $ = sel => document.querySelector(sel);
@@ -152,6 +153,7 @@ function showLogin(message = '') {
 async function showApp() {
   $('#login-view').hidden = true;
   $('#app-view').hidden = false;
+  push.offer();  // not awaited: the notification card never holds up the forms
   showTab('visit');
   await renderForms();
   await render();
@@ -185,6 +187,7 @@ async function login(event) {
 async function logout() {
   const n = (await outbox.unsent()).length;
   if (!confirm(t('logout_confirm', { n }))) return;
+  await push.end();  // best effort, while the session can still sign the request
   await api('auth/token', { method: 'DELETE' }).catch(() => {});
   await outbox.wipe();
   showLogin();
@@ -211,6 +214,7 @@ function wire() {
   $('#login-form').addEventListener('submit', login);
   $('#logout').addEventListener('click', logout);
   $('#send-now').addEventListener('click', () => send());
+  push.wire();
   $('#lang').addEventListener('click', async () => {
     setLang(lang === 'id' ? 'en' : 'id');
     apply();

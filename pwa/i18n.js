@@ -28,6 +28,12 @@ const STRINGS = {
     s_filed: 'diterima', s_acknowledged: 'ditanggapi', s_investigating: 'diselidiki', s_escalated: 'dieskalasi',
     s_resolved: 'selesai', s_dismissed: 'ditolak', s_reopened: 'dibuka lagi', s_requested: 'diajukan',
     s_verified: 'diverifikasi', s_approved: 'disetujui', s_rejected: 'ditolak', s_open: 'terbuka', s_closed: 'selesai',
+    push_title: 'Aktifkan notifikasi?', push_enable: 'Aktifkan', push_later: 'Nanti saja', push_close: 'Tutup',
+    push_why: 'Pantau bisa memberi tahu Anda saat ada yang perlu Anda tangani — pengaduan yang perlu ditanggapi, perbaikan data Anda yang disetujui atau ditolak — tanpa harus membuka aplikasi. Browser baru meminta izin setelah Anda menekan Aktifkan; pelaporan tetap berjalan dengan atau tanpa notifikasi.',
+    push_working: 'Mengaktifkan notifikasi…', push_on: 'Notifikasi aktif.', push_retry: 'Coba lagi',
+    push_denied: 'Notifikasi tidak diizinkan. Pelaporan tetap berjalan seperti biasa; izin bisa diubah nanti di pengaturan browser.',
+    push_offline: 'Notifikasi belum bisa diaktifkan karena tidak ada koneksi. Laporan tetap bisa dikirim; coba lagi nanti.',
+    push_failed: 'Notifikasi belum bisa diaktifkan di ponsel ini. Laporan tetap bisa dikirim seperti biasa.',
   },
   en: {
     lang_switch: 'Bahasa Indonesia', username: 'Username', password: 'Password', login: 'Log in',
@@ -57,6 +63,12 @@ const STRINGS = {
     s_filed: 'filed', s_acknowledged: 'acknowledged', s_investigating: 'investigating', s_escalated: 'escalated',
     s_resolved: 'resolved', s_dismissed: 'dismissed', s_reopened: 'reopened', s_requested: 'requested',
     s_verified: 'verified', s_approved: 'approved', s_rejected: 'rejected', s_open: 'open', s_closed: 'closed',
+    push_title: 'Turn on notifications?', push_enable: 'Turn on', push_later: 'Not now', push_close: 'Close',
+    push_why: 'Pantau can tell you when something needs you — a complaint to answer, your data correction approved or rejected — without opening the app. The browser asks for permission only after you tap Turn on; reporting works with or without notifications.',
+    push_working: 'Turning on notifications…', push_on: 'Notifications are on.', push_retry: 'Try again',
+    push_denied: 'Notifications are not allowed. Reporting works as usual; you can change this later in the browser settings.',
+    push_offline: 'Notifications could not be turned on: no connection. Reports still go out; try again later.',
+    push_failed: 'Notifications could not be turned on on this phone. Reports still go out as usual.',
   },
 };
 

@@ -31,11 +31,12 @@ def app_serving_pwa_copy() -> object:
 
 class LiveServer:
     """gunicorn over a throwaway SQLite instance, seeded with the demo committees and accounts.
-    With pwa_dir, it serves that copy of the phone app instead of pwa/."""
+    With pwa_dir, it serves that copy of the phone app instead of pwa/; env adds settings (PANTAU_*)."""
 
-    def __init__(self, instance: Path, pwa_dir: Path | None = None) -> None:
+    def __init__(self, instance: Path, pwa_dir: Path | None = None, env: dict[str, str] | None = None) -> None:
         self.instance = instance
         self.pwa_dir = pwa_dir
+        self.extra_env = dict(env or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.settings = load_settings(instance_path=instance)
@@ -55,7 +56,7 @@ class LiveServer:
         self.starts += 1
         log = self.instance / f"gunicorn-{self.starts}.log"
         env = {"PANTAU_INSTANCE_PATH": str(self.instance), "PANTAU_BIND": f"127.0.0.1:{self.port}",
-               "PANTAU_WEB_WORKERS": "1", "PANTAU_PASSWORD_COST": "10"}
+               "PANTAU_WEB_WORKERS": "1", "PANTAU_PASSWORD_COST": "10", **self.extra_env}
         app = "server.app:create_app()"
         if self.pwa_dir:
             env["PANTAU_TEST_PWA_DIR"] = str(self.pwa_dir)
@@ -67,6 +68,15 @@ class LiveServer:
         if self.process is not None:
             stop(self.process)
             self.process = None
+
+    def topics(self, containing: str) -> list[tuple[UUID, str]]:
+        """(originator, topic) of every event whose topic contains this text, in log order."""
+        application = build_application(self.settings)
+        try:
+            notifications = application.recorder.select_notifications(start=1, limit=100000)
+            return [(n.originator_id, n.topic) for n in notifications if containing in n.topic]
+        finally:
+            application.close()
 
     def events(self, record_id: str, topic_suffix: str) -> list[int]:
         """Log positions of the events with this topic for one record (read straight from the store)."""
