@@ -94,7 +94,8 @@ class Worker:
         self.background: list[dict[str, Any]] = []
         cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: self.registrations.extend(e["registrations"]))
         cdp.on("ServiceWorker.workerVersionUpdated", lambda e: self.versions.extend(e["versions"]))
-        cdp.on("BackgroundService.backgroundServiceEventReceived", lambda e: self.background.append(e["backgroundServiceEvent"]))
+        cdp.on("BackgroundService.backgroundServiceEventReceived",
+               lambda e: self.background.append(e["backgroundServiceEvent"]))
         # Recording push events gives the "Push event completed" entry the test waits on.
         cdp.send("BackgroundService.startObserving", {"service": "pushMessaging"})
         cdp.send("BackgroundService.setRecording", {"shouldRecord": True, "service": "pushMessaging"})
@@ -116,7 +117,8 @@ class Worker:
         )
         def completed() -> dict[str, Any] | None:
             for event in self.background[seen:]:
-                if event["serviceWorkerRegistrationId"] == self.registration_id and event["eventName"] == "Push event completed":
+                ours = event["serviceWorkerRegistrationId"] == self.registration_id
+                if ours and event["eventName"] == "Push event completed":
                     return event
             return None
         event = pump(self.page, completed, "the push event to complete")

@@ -28,7 +28,7 @@ from server.domain.push import subscription_id
 from tests.e2e.pwa_live_server import LiveServer
 
 try:
-    from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
 except ImportError:
     if os.environ.get("CI", "").lower() == "true":
         raise
@@ -51,7 +51,12 @@ FAKE_PUSH = """
   const save = () => sessionStorage.setItem('fake-push', JSON.stringify(calls));
   window.__push = calls;
   Object.defineProperty(Notification, 'permission', { configurable: true, get: () => calls.granted });
-  Notification.requestPermission = async () => { calls.permission += 1; calls.granted = answer; save(); return answer; };
+  Notification.requestPermission = async () => {
+    calls.permission += 1;
+    calls.granted = answer;
+    save();
+    return answer;
+  };
   const made = (fake, key) => ({
     endpoint: fake.endpoint, expirationTime: null, options: { userVisibleOnly: true, applicationServerKey: key },
     toJSON: () => JSON.parse(JSON.stringify({ ...fake, expirationTime: null })),
@@ -68,7 +73,8 @@ FAKE_PUSH = """
   };
   PushManager.prototype.subscribe = async function (options) {
     const key = options.applicationServerKey;
-    calls.subscribe.push({ userVisibleOnly: options.userVisibleOnly, key: Array.from(new Uint8Array(key.buffer || key)) });
+    const bytes = Array.from(new Uint8Array(key.buffer || key));
+    calls.subscribe.push({ userVisibleOnly: options.userVisibleOnly, key: bytes });
     const fake = fakes[calls.subscribe.length - 1];
     calls.current = fake.endpoint;
     save();
@@ -84,8 +90,10 @@ def b64url(data: bytes) -> str:
 
 def fake_subscription() -> dict[str, Any]:
     """What PushSubscription.toJSON() gives: a real P-256 point, 16 random auth bytes, a local endpoint."""
-    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-    return {"endpoint": f"http://127.0.0.1:9/fake-push/{uuid.uuid4()}", "keys": {"p256dh": b64url(point), "auth": b64url(os.urandom(16))}}
+    public_key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    point = public_key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    keys = {"p256dh": b64url(point), "auth": b64url(os.urandom(16))}
+    return {"endpoint": f"http://127.0.0.1:9/fake-push/{uuid.uuid4()}", "keys": keys}
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +138,8 @@ class Phone:
 
     def recorded(self, topic: str, endpoint: str) -> bool:
         wanted = subscription_id(endpoint)
-        return any(originator == wanted and t.endswith(topic) for originator, t in self.live.topics("PushSubscription."))
+        events = self.live.topics("PushSubscription.")
+        return any(originator == wanted and name.endswith(topic) for originator, name in events)
 
 
 @pytest.fixture
@@ -155,7 +164,7 @@ def log_out(page: Page) -> None:
     expect(page.locator("#login-view")).to_be_visible()
 
 
-def test_card_after_login_permission_after_the_tap_and_logout_ends_the_subscription(phone: Phone, live: LiveServer) -> None:
+def test_card_after_login_then_permission_on_the_tap_and_logout_ends_it(phone: Phone, live: LiveServer) -> None:
     page = phone.page
     endpoint = phone.fakes[0]["endpoint"]
     page.goto(live.url + "/")
