@@ -117,10 +117,16 @@ def test_a_worker_killed_at_random_moments_ends_with_the_tables_of_a_clean_rebui
         process.send_signal(signal.SIGTERM)
         # 0 after a clean stop; -SIGTERM if the signal came before the handler was installed.
         assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+        # Events the worker process recorded itself (alerts) just before stopping are applied here, from
+        # the positions the crashed runs left; the rebuild below starts from zero.
+        observer.catch_up()
         after_crashes = dump(observer.db, observer.views)
         rebuild(observer, [view.name for view in observer.views])
         assert dump(observer.db, observer.views) == after_crashes
-        assert len(after_crashes["rm_audit"]) == end
+        # The worker process may itself have recorded events meanwhile (committee alerts it noticed), and a
+        # PostgreSQL sequence skips a number when a duplicate alert is refused: count the log, not its end.
+        logged = observer.application.recorder.select_notifications(start=1, limit=10**6)
+        assert len(after_crashes["rm_audit"]) == len(logged) >= end
     finally:
         observer.application.close()
         observer.db.close()
