@@ -31,7 +31,7 @@ def admin_context() -> Context:
 @requires("accounts:admin")
 @doc("Create an account with one role", body=AccountCreateSchema, response=AccountSchema, status=201, errors=ADMIN_ERRORS)
 def create_account() -> Response:
-    loaded = load(AccountCreateSchema(), json_body())
+    loaded = load(AccountCreateSchema, json_body())
     application = pantau()
     application.create_account(
         loaded["username"], loaded["password"], loaded["role"], loaded["committee"], admin_context(), loaded["language"]
@@ -52,7 +52,7 @@ def get_account(username: str) -> Response:
 @requires("accounts:admin")
 @doc("Grant a role (replacing the one held)", body=GrantRoleSchema, response=AccountSchema, errors=ADMIN_ERRORS)
 def grant_role(username: str) -> Response:
-    loaded = load(GrantRoleSchema(), json_body())
+    loaded = load(GrantRoleSchema, json_body())
     return jsonify(pantau().grant_role(current_actor(), username, loaded["role"], loaded["committee"], admin_context()))
 
 
@@ -60,7 +60,7 @@ def grant_role(username: str) -> Response:
 @requires("accounts:admin")
 @doc("Revoke the account's role; its tokens stop working", body=ReasonSchema, response=AccountSchema, errors=ADMIN_ERRORS)
 def revoke_role(username: str) -> Response:
-    loaded = load(ReasonSchema(), json_body())
+    loaded = load(ReasonSchema, json_body())
     return jsonify(pantau().revoke_role(current_actor(), username, loaded["reason"], admin_context()))
 
 
@@ -68,7 +68,7 @@ def revoke_role(username: str) -> Response:
 @requires("accounts:admin")
 @doc("Lock an account; its tokens stop working", body=ReasonSchema, response=AccountSchema, errors=ADMIN_ERRORS)
 def lock_account(username: str) -> Response:
-    loaded = load(ReasonSchema(), json_body())
+    loaded = load(ReasonSchema, json_body())
     return jsonify(pantau().set_locked(current_actor(), username, True, loaded["reason"], admin_context()))
 
 
@@ -76,7 +76,7 @@ def lock_account(username: str) -> Response:
 @requires("accounts:admin")
 @doc("Unlock an account", body=ReasonSchema, response=AccountSchema, errors=ADMIN_ERRORS)
 def unlock_account(username: str) -> Response:
-    loaded = load(ReasonSchema(), json_body())
+    loaded = load(ReasonSchema, json_body())
     return jsonify(pantau().set_locked(current_actor(), username, False, loaded["reason"], admin_context()))
 
 
@@ -84,7 +84,7 @@ def unlock_account(username: str) -> Response:
 @requires("session:own")
 @doc("Change your own password; every session ends", body=PasswordChangeSchema, status=204, errors=ADMIN_ERRORS)
 def change_password() -> Response:
-    loaded = load(PasswordChangeSchema(), json_body())
+    loaded = load(PasswordChangeSchema, json_body())
     pantau().change_own_password(current_actor(), loaded["current_password"], loaded["new_password"], admin_context())
     return Response(status=204)
 
@@ -93,7 +93,7 @@ def change_password() -> Response:
 @requires("committees:admin")
 @doc("Appoint a committee member", body=MemberSchema, response=CommitteeMembersSchema, status=201, errors=ADMIN_ERRORS)
 def appoint_member(code: str) -> Response:
-    loaded = load(MemberSchema(), json_body())
+    loaded = load(MemberSchema, json_body())
     result = pantau().appoint_member(
         current_actor(), code, loaded["member_id"], loaded["name"], loaded["position"], admin_context()
     )
@@ -106,5 +106,5 @@ def appoint_member(code: str) -> Response:
 @requires("committees:admin")
 @doc("Remove a committee member", body=ReasonSchema, response=CommitteeMembersSchema, errors=ADMIN_ERRORS)
 def remove_member(code: str, member_id: str) -> Response:
-    loaded = load(ReasonSchema(), json_body())
+    loaded = load(ReasonSchema, json_body())
     return jsonify(pantau().remove_member(current_actor(), code, member_id, loaded["reason"], admin_context()))

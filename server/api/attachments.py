@@ -90,7 +90,7 @@ def get_attachment(sha256: str) -> Response:
 
 def attach(kind: str, record_id: UUID) -> Response:
     actor = current_actor()
-    loaded = load(AttachSchema(), json_body())
+    loaded = load(AttachSchema, json_body())
     blob = describe_blob(blob_store(), loaded["sha256"])
     context = request_context(actor, loaded)
     receipt = pantau().attach_file(actor, kind, record_id, blob, loaded["expected_version"], context)

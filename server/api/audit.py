@@ -73,7 +73,7 @@ class EventFeedSchema(Schema):
     content="application/json,text/csv",
 )
 def audit_trail() -> Response:
-    query = parse(AuditQuerySchema())
+    query = parse(AuditQuerySchema)
     if "from_" in query:
         query["from"] = query.pop("from_")
     if query.get("aggregate") is not None:
@@ -114,7 +114,7 @@ def plain(value: Any, key: str | None = None, mask: bool = True) -> Any:
 @doc("The event log itself, in order, after a position (follow it with `next`)", query=EventQuerySchema,
      response=EventFeedSchema, errors=(401, 403, 422))
 def event_feed() -> Response:
-    query = parse(EventQuerySchema())
+    query = parse(EventQuerySchema)
     mask = not current_actor().sees_full_nik
     application = pantau()
     notifications = application.recorder.select_notifications(

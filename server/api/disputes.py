@@ -47,7 +47,7 @@ STEPS: dict[str, tuple[str, type[Schema]]] = {
 def open_dispute() -> Response:
     actor = current_actor()
     raw = json_body()
-    loaded = load(DisputeOpenSchema(), raw)
+    loaded = load(DisputeOpenSchema, raw)
     context = request_context(actor, loaded, submission_id=str(loaded["id"]))
     return receipt_response(pantau().open_dispute(actor, raw, context), 201)
 
@@ -61,7 +61,7 @@ def open_dispute() -> Response:
     errors=(401, 403, 404, 422),
 )
 def get_dispute(record_id: UUID) -> Response:
-    query = load(RecordQuerySchema(), request.args.to_dict())
+    query = load(RecordQuerySchema, request.args.to_dict())
     record = pantau().get_dispute(current_actor(), record_id, query.get("version"))
     response = jsonify(record)
     response.headers["ETag"] = f'"{record["version"]}"'
@@ -78,7 +78,7 @@ def get_dispute(record_id: UUID) -> Response:
 )
 def attach_evidence(record_id: UUID) -> Response:
     actor = current_actor()
-    loaded = load(DisputeEvidenceSchema(), json_body())
+    loaded = load(DisputeEvidenceSchema, json_body())
     blob = describe_blob(blob_store(), loaded["sha256"]) if "sha256" in loaded else None
     receipt = pantau().attach_dispute_evidence(
         actor,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -57,8 +58,17 @@ def json_body() -> dict[str, Any]:
     return data
 
 
-def load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
+@functools.cache
+def schema_instance(schema_class: type[Schema]) -> Schema:
+    """One instance per schema class and process: building a schema costs more than loading with it,
+    and loading keeps no state on the instance, so threads can share it."""
+    return schema_class()
+
+
+def load(schema: type[Schema] | Schema, data: dict[str, Any]) -> dict[str, Any]:
     """Validate with a schema (422 on failure) and return the typed result."""
+    if isinstance(schema, type):
+        schema = schema_instance(schema)
     return schema.load(data)
 
 

@@ -120,7 +120,7 @@ def public_key() -> Response:
 @doc("RFC 9162 inclusion proof of one event", query=InclusionQuerySchema, response=InclusionProofSchema,
      errors=(401, 403, 404, 409, 422))
 def inclusion() -> Response:
-    query = load(InclusionQuerySchema(), request.args.to_dict())
+    query = load(InclusionQuerySchema, request.args.to_dict())
     found = ledger().proofs.inclusion(query["position"], query.get("tree_size"))
     return jsonify(
         position=found.position,
@@ -137,6 +137,6 @@ def inclusion() -> Response:
 @doc("RFC 9162 consistency proof between two tree sizes", query=ConsistencyQuerySchema,
      response=ConsistencyProofSchema, errors=(401, 403, 422))
 def consistency() -> Response:
-    query = load(ConsistencyQuerySchema(), request.args.to_dict())
+    query = load(ConsistencyQuerySchema, request.args.to_dict())
     proof = ledger().proofs.consistency(query["first"], query["second"])
     return jsonify(first=query["first"], second=query["second"], proof=[_b64(node) for node in proof])

@@ -60,7 +60,7 @@ def vapid_public_key() -> Response:
 @doc("Subscribe this browser to pushes for the signed-in account", body=PushSubscriptionSchema,
      response=PushSubscribedSchema, status=201, errors=(400, 401, 403, 413, 415, 422))
 def subscribe() -> Response:
-    loaded = load(PushSubscriptionSchema(), json_body())
+    loaded = load(PushSubscriptionSchema, json_body())
     # Plain http only to a push service on this machine, and only when testing or explicitly allowed.
     allow_local = bool(current_app.config.get("TESTING")) or current_app.extensions["pantau.settings"].push_allow_local
     keys = loaded["keys"]
@@ -76,6 +76,6 @@ def subscribe() -> Response:
 @doc("Unsubscribe one of the signed-in account's browsers (by endpoint)", body=PushUnsubscribeSchema, status=204,
      errors=(400, 401, 403, 404, 413, 415, 422))
 def unsubscribe() -> Response:
-    loaded = load(PushUnsubscribeSchema(), json_body())
+    loaded = load(PushUnsubscribeSchema, json_body())
     pantau().unsubscribe_push(current_actor(), loaded["endpoint"])
     return Response(status=204)

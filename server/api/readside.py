@@ -18,6 +18,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from projections.db import Database
 from projections.read import AlertRules, Page
 from projections.worker import create_schema, default_views
+from server.api.http import load
 from server.problems import problem
 from server.readmodels import readmodels
 from server.schemas import AREA_CODE, HealthSchema
@@ -64,9 +65,9 @@ class CommitteeFilter(fields.String):
         super().__init__(validate=AREA_CODE, **kwargs)
 
 
-def parse(schema: Schema) -> dict[str, Any]:
+def parse(schema: type[Schema] | Schema) -> dict[str, Any]:
     """Query parameters through a schema; unknown or bad ones are a 422 problem, never a 500."""
-    return schema.load(request.args.to_dict())
+    return load(schema, request.args.to_dict())
 
 
 def ensure_schema() -> Database:

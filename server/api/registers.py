@@ -74,7 +74,7 @@ def unmask(repository: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]]
     return items
 
 
-def serve(view: str, schema: Schema, fetch: Callable[..., Page], columns: tuple[str, ...], name: str) -> Response:
+def serve(view: str, schema: type[Schema], fetch: Callable[..., Page], columns: tuple[str, ...], name: str) -> Response:
     """A list endpoint: scope, filters, read-your-writes, then one JSON page or the whole list as CSV."""
     query = parse(schema)
     actor = current_actor()
@@ -109,7 +109,7 @@ def serve(view: str, schema: Schema, fetch: Callable[..., Page], columns: tuple[
     content="application/json,text/csv",
 )
 def complaint_queue() -> Response:
-    return serve("complaints", ComplaintQuerySchema(), complaint_page, COMPLAINT_CSV, "complaints")
+    return serve("complaints", ComplaintQuerySchema, complaint_page, COMPLAINT_CSV, "complaints")
 
 
 @bp.get("/corrections")
@@ -122,4 +122,4 @@ def complaint_queue() -> Response:
     content="application/json,text/csv",
 )
 def correction_register() -> Response:
-    return serve("corrections", CorrectionQuerySchema(), correction_page, CORRECTION_CSV, "corrections")
+    return serve("corrections", CorrectionQuerySchema, correction_page, CORRECTION_CSV, "corrections")

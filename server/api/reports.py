@@ -62,7 +62,7 @@ def receipt_response(receipt: Receipt, status: int) -> Response:
     return response
 
 
-def submit(schema: Schema, command: str) -> Response:
+def submit(schema: type[Schema], command: str) -> Response:
     actor = current_actor()
     raw = json_body()
     loaded = load(schema, raw)
@@ -75,14 +75,14 @@ def submit(schema: Schema, command: str) -> Response:
 @requires("report:create")
 @doc("Record a monitoring visit", body=VisitSubmissionSchema, response=ReceiptSchema, status=201, errors=SUBMIT_ERRORS)
 def create_visit() -> Response:
-    return submit(VisitSubmissionSchema(), "record_visit")
+    return submit(VisitSubmissionSchema, "record_visit")
 
 
 @bp.post("/complaints")
 @requires("report:create")
 @doc("File a complaint", body=ComplaintSubmissionSchema, response=ReceiptSchema, status=201, errors=SUBMIT_ERRORS)
 def create_complaint() -> Response:
-    return submit(ComplaintSubmissionSchema(), "file_complaint")
+    return submit(ComplaintSubmissionSchema, "file_complaint")
 
 
 @bp.post("/corrections")
@@ -95,11 +95,11 @@ def create_complaint() -> Response:
     errors=SUBMIT_ERRORS,
 )
 def create_correction() -> Response:
-    return submit(CorrectionSubmissionSchema(), "request_correction")
+    return submit(CorrectionSubmissionSchema, "request_correction")
 
 
 def get_record(kind: str, record_id: UUID) -> Response:
-    query = load(RecordQuerySchema(), request.args.to_dict())
+    query = load(RecordQuerySchema, request.args.to_dict())
     record = pantau().get_record(current_actor(), kind, record_id, query.get("version"))
     response = jsonify(record)
     response.headers["ETag"] = f'"{record["version"]}"'
@@ -119,7 +119,7 @@ def expected_version(loaded: dict[str, Any]) -> int:
 
 def transition(kind: str, record_id: UUID, action: str) -> Response:
     actor = current_actor()
-    loaded = load(ACTION_SCHEMAS[kind][action](), json_body())
+    loaded = load(ACTION_SCHEMAS[kind][action], json_body())
     params = {key: value for key, value in loaded.items() if key not in CONTEXT_FIELDS}
     context = request_context(actor, loaded)
     receipt = pantau().act(actor, kind, record_id, action, expected_version(loaded), params, context)

@@ -23,7 +23,7 @@ bp = Blueprint("session", __name__, url_prefix="/api/v1")
 @public
 @doc("Exchange a username and password for a bearer token", body=TokenRequestSchema, response=TokenSchema, status=201, errors=(400, 401, 413, 415, 422, 429))
 def issue_token() -> Response:
-    loaded = load(TokenRequestSchema(), json_body())
+    loaded = load(TokenRequestSchema, json_body())
     ttl = timedelta(hours=current_app.extensions["pantau.settings"].token_ttl_hours)
     # Behind a proxy this is the client only if PANTAU_TRUSTED_PROXIES says how many proxies to trust.
     address = request.remote_addr or "unknown"

@@ -104,7 +104,7 @@ def _flatten(item: dict[str, Any]) -> dict[str, Any]:
     content="application/json,text/csv",
 )
 def list_status() -> Response:
-    query = parse(StatusQuerySchema())
+    query = parse(StatusQuerySchema)
     actor = current_actor()
     scope, level, committee = scope_of(actor), query["level"], query.get("committee")
     check_visible(actor, committee)
@@ -158,7 +158,7 @@ class CommitteeDetailSchema(CommitteeSchema):
 
 def committee_status_body(code: str, kind: str) -> dict[str, Any]:
     """`status` (and `as_of`) for GET /committees/{code}: live, or replayed for this committee only."""
-    query = parse(CommitteeQuerySchema())
+    query = parse(CommitteeQuerySchema)
     with status_store(query, code) as (db, moment, as_of), db.transaction() as cur:
         status = queries.committee_status(cur, code, kind, moment, alert_rules())
     return {"status": status, **({"as_of": as_of} if as_of else {})}

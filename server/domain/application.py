@@ -190,7 +190,9 @@ class PantauApplication(AccountAdministration, PushCommands, EvidenceCommands, A
         """The account behind a bearer token, checked against its current state on every request."""
         account_hex, _, secret = token.partition(".")
         try:
-            account = self.repository.get(UUID(hex=account_hex))
+            # Read only, so the cached aggregate itself will do: it is still fast-forwarded from the store,
+            # which is what makes a revocation or a lock effective at once in every process.
+            account = self.repository.get(UUID(hex=account_hex), deepcopy_from_cache=False)
         except (ValueError, AggregateNotFoundError):
             raise PermissionDeniedError("Invalid token.") from None
         if not secret or not isinstance(account, Account):
