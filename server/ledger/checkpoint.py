@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
-import os
 import pathlib
 import re
-import tempfile
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -22,6 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+
+from server.secret_files import create_secret_file
 
 _ED25519_TYPE = b"\x01"
 _SIGNATURE_PREFIX = "\u2014 "
@@ -251,7 +250,10 @@ def load_or_create_signing_key(path: pathlib.Path) -> Ed25519PrivateKey:
     path = pathlib.Path(path)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        _create_key_file(path)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        create_secret_file(path, pem)
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except ValueError as exc:
@@ -259,24 +261,3 @@ def load_or_create_signing_key(path: pathlib.Path) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise CheckpointError(f"{path} holds a non-Ed25519 key")
     return key
-
-
-def _create_key_file(path: pathlib.Path) -> None:
-    """Write a fresh key beside path; link it into place unless another process won."""
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    # mkstemp creates the file 0600, so the secret is never readable by others.
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(pem)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # link() never replaces an existing file: concurrent starters share one key.
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        os.unlink(temporary)

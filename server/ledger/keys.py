@@ -7,11 +7,8 @@ has leaves means a misconfigured machine, and a fresh key would make every old l
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import secrets
-import tempfile
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -20,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from server.config import Settings
 from server.ledger.checkpoint import load_or_create_signing_key
 from server.ledger.leaf import SALT_KEY_SIZE
+from server.secret_files import create_secret_file
 
 SIGNING_KEY_FILE = "ledger-signing-key.pem"
 SALT_KEY_FILE = "ledger-salt.key"
@@ -53,24 +51,8 @@ def salt_key(settings: Settings, create: bool) -> bytes:
     if not path.exists():
         if not create:
             raise LedgerKeyError(f"the ledger salt key {path} is missing but the ledger already has leaves")
-        _create_secret_file(path, secrets.token_bytes(SALT_KEY_SIZE))
+        create_secret_file(path, secrets.token_bytes(SALT_KEY_SIZE))
     value = path.read_bytes()
     if len(value) < SALT_KEY_SIZE:
         raise LedgerKeyError(f"the ledger salt key {path} is shorter than {SALT_KEY_SIZE} bytes")
     return value
-
-
-def _create_secret_file(path: Path, data: bytes) -> None:
-    """Write a 0600 file atomically; if another process got there first, keep theirs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # link() never replaces an existing file: concurrent starters share one key.
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        os.unlink(temporary)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +10,7 @@ from py_vapid import Vapid02
 from py_vapid.utils import b64urlencode
 
 from server.config import Settings
+from server.secret_files import create_secret_file
 
 KEY_FILE = "vapid_private_key.pem"
 
@@ -44,17 +43,7 @@ def _instance_key(folder: Path) -> bytes:
     """Read the key file, or write one atomically: web workers and the dispatcher may start together."""
     path = folder / KEY_FILE
     if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
         fresh = Vapid02()
         fresh.generate_keys()
-        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".vapid-")  # created with mode 0600
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(fresh.private_pem())
-            # link() refuses to replace: if another process won the race, its key stands and ours is dropped.
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(temporary)
+        create_secret_file(path, fresh.private_pem())
     return path.read_bytes()
