@@ -63,21 +63,42 @@ function stateText(r) {
   return parts.join(' · ');
 }
 
+const ACCEPT = 'image/jpeg,image/png,application/pdf';
+const para = (className, textContent) => Object.assign(document.createElement('p'), { className, textContent });
+
 function reportItem(r, names) {
   const li = document.createElement('li');
   Object.assign(li.dataset, { id: r.id, state: r.state, kind: r.kind });
   const title = document.createElement('strong');
   title.textContent = [t('tab_' + r.kind), r.summary.sub && t(r.summary.sub), names[r.summary.committee] || r.summary.committee].filter(Boolean).join(' · ');
-  const state = document.createElement('p');
-  state.className = 'state';
-  state.textContent = stateText(r);
+  const state = para('state', stateText(r));
   li.append(title, state);
-  if (r.problem?.text && r.state !== 'queued') {
-    const problem = document.createElement('p');
-    problem.className = 'problem';
-    problem.textContent = r.state === 'conflict' ? t('conflict', { m: problemText(r.problem) }) : problemText(r.problem);
-    li.append(problem);
+  const files = r.files || [];
+  if (files.length) {
+    li.dataset.files = files.filter(f => f.linked).length;
+    li.append(para('files', t('files_sent', { n: li.dataset.files, m: files.length })));
   }
+  if (r.problem?.text && r.state !== 'queued') {
+    li.append(para('problem', r.state === 'conflict' ? t('conflict', { m: problemText(r.problem) }) : problemText(r.problem)));
+  }
+  const refused = r.state === 'fix' && files.filter(f => f.problem);
+  // A refused file is removed or replaced right here; the report itself may already be on the server.
+  for (const f of refused || []) {
+    const name = `${f.name} (${f.size < 1e6 ? Math.ceil(f.size / 1e3) + ' KB' : (f.size / 1e6).toFixed(1) + ' MB'})`;
+    const remove = Object.assign(document.createElement('button'), { type: 'button', textContent: t('remove_file', { f: name }) });
+    remove.onclick = () => outbox.changeFiles(r.id, f.sha256).then(() => send());
+    const label = Object.assign(document.createElement('label'), { textContent: t('replace_file', { f: name }) });
+    const input = Object.assign(document.createElement('input'), { type: 'file', accept: ACCEPT, multiple: true });
+    input.onchange = async () => {
+      const { files: add, problem } = await forms.readFiles(input.files);
+      if (problem) return ($('#notice').textContent = problem);
+      await outbox.changeFiles(r.id, f.sha256, add);
+      await send();
+    };
+    label.append(input);
+    li.append(remove, label);
+  }
+  if (refused?.length) return li;
   if (r.state === 'fix' || r.state === 'conflict') {
     const button = document.createElement('button');
     button.type = 'button';
@@ -113,10 +134,14 @@ async function submitReport(event) {
   const form = event.target;
   const { body, problems } = forms.read(form, await db.get('kv', 'checklist'));
   if (problems) return forms.showProblems(form, problems);
+  // Files are checked, hashed and stored with the report before any network call.
+  form.inert = true;  // hashing big photos takes a moment: a second tap must not queue a second report
+  const { files, problem } = await forms.readFiles(form.elements.files.files).finally(() => { form.inert = false; });
+  if (problem) return forms.showProblems(form, [['files', problem]]);
   body.device_time = new Date().toISOString();
   if (position && Date.now() - position.at < 10 * 60 * 1000) body.location = position.location;
   const sub = body.category ? 'cat_' + body.category : body.kind ? 'k_' + body.kind : '';
-  await outbox.enqueue(form.dataset.kind, body, { committee: body.committee, sub }, form.dataset.editId || undefined);
+  await outbox.enqueue(form.dataset.kind, body, { committee: body.committee, sub }, form.dataset.editId || undefined, files);
   delete form.dataset.editId;
   form.querySelector('.editing').hidden = true;
   form.reset();

@@ -95,6 +95,26 @@ export function fill(form, body) {
   showRelevant(form);
 }
 
+const MAX_FILE = 5 * 1024 * 1024;
+const MAGIC = [['\xff\xd8\xff', 'image/jpeg'], ['\x89PNG\r\n\x1a\n', 'image/png'], ['%PDF-', 'application/pdf']];
+
+// The chosen files, checked as the server checks them (at most 5 MB; JPEG, PNG or PDF by their first bytes,
+// never by name) and hashed, before anything is queued: {files: [{sha256, size, type, name, data}]} or
+// {problem}. The bytes kept are exactly the bytes hashed, even if the file changes on the phone later.
+export async function readFiles(list) {
+  const files = [];
+  for (const file of list || []) {
+    if (file.size > MAX_FILE) return { problem: t('err_file_size', { f: file.name }) };
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const type = MAGIC.find(([magic]) => String.fromCharCode(...bytes.subarray(0, 8)).startsWith(magic))?.[1];
+    if (!type) return { problem: t('err_file_type', { f: file.name }) };
+    const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+    files.push({ sha256: Array.from(hash, b => b.toString(16).padStart(2, '0')).join(''), size: bytes.length, type,
+      name: file.name, data: new Blob([bytes], { type }) });
+  }
+  return { files };
+}
+
 // problems: [[field, message]]; marks the fields invalid and lists every message in the form's alert.
 export function showProblems(form, problems) {
   for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');

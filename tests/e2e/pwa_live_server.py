@@ -103,6 +103,7 @@ class CuttingProxy(ThreadingHTTPServer):
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
         self.cuts = 0
+        self.cut_endings = REPORT_COLLECTIONS  # which POSTs (by the path's last segment) may lose their answer
         self.cut_paths: list[str] = []
         self.posts: list[tuple[str, bytes]] = []
         self.lock = threading.Lock()
@@ -112,7 +113,7 @@ class CuttingProxy(ThreadingHTTPServer):
 
     def take_cut(self, method: str, path: str) -> bool:
         with self.lock:
-            is_report = method == "POST" and path.rstrip("/").rsplit("/", 1)[-1] in REPORT_COLLECTIONS
+            is_report = method == "POST" and path.rstrip("/").rsplit("/", 1)[-1] in self.cut_endings
             if is_report and self.cuts:
                 self.cuts -= 1
                 self.cut_paths.append(path)
