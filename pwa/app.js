@@ -141,7 +141,11 @@ async function submitReport(event) {
   body.device_time = new Date().toISOString();
   if (position && Date.now() - position.at < 10 * 60 * 1000) body.location = position.location;
   const sub = body.category ? 'cat_' + body.category : body.kind ? 'k_' + body.kind : '';
-  await outbox.enqueue(form.dataset.kind, body, { committee: body.committee, sub }, form.dataset.editId || undefined, files);
+  try {
+    await outbox.enqueue(form.dataset.kind, body, { committee: body.committee, sub }, form.dataset.editId || undefined, files);
+  } catch {  // the phone's storage is full: say so and keep the form as it is
+    return forms.showProblems(form, [['files', t('err_store')]]);
+  }
   delete form.dataset.editId;
   form.querySelector('.editing').hidden = true;
   form.reset();

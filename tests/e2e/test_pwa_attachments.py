@@ -2,6 +2,8 @@
 with the report while offline, checked on the phone, sent in resumable steps (upload by hash, report,
 link) and recorded exactly once even when an answer is lost or the app dies between steps."""
 
+# ruff: noqa: F811 - the browser fixtures come from test_pwa and are taken by name as parameters
+
 from __future__ import annotations
 
 import hashlib
@@ -39,18 +41,20 @@ def segment(marker: int, payload: bytes) -> bytes:
 def tiny_jpeg(note: str) -> bytes:
     """A real baseline JPEG (1 x 1 grey pixel) whose comment segment makes its bytes, and hash, unique."""
     one_code = bytes([1] + [0] * 15) + b"\x00"  # a Huffman table holding the single symbol 0, code "0"
-    return b"".join([
-        b"\xff\xd8",
-        segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"),
-        segment(0xFE, note.encode()),
-        segment(0xDB, b"\x00" + bytes([1] * 64)),
-        segment(0xC0, b"\x08\x00\x01\x00\x01\x01\x01\x11\x00"),  # 8 bit, 1 x 1, one component
-        segment(0xC4, b"\x00" + one_code),  # DC table 0
-        segment(0xC4, b"\x10" + one_code),  # AC table 0
-        segment(0xDA, b"\x01\x01\x00\x00\x3f\x00"),
-        b"\x3f",  # DC difference 0, end of block, padded with ones
-        b"\xff\xd9",
-    ])
+    return b"".join(
+        [
+            b"\xff\xd8",
+            segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"),
+            segment(0xFE, note.encode()),
+            segment(0xDB, b"\x00" + bytes([1] * 64)),
+            segment(0xC0, b"\x08\x00\x01\x00\x01\x01\x01\x11\x00"),  # 8 bit, 1 x 1, one component
+            segment(0xC4, b"\x00" + one_code),  # DC table 0
+            segment(0xC4, b"\x10" + one_code),  # AC table 0
+            segment(0xDA, b"\x01\x01\x00\x00\x3f\x00"),
+            b"\x3f",  # DC difference 0, end of block, padded with ones
+            b"\xff\xd9",
+        ]
+    )
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -69,12 +73,15 @@ def entry(page: Page, record_id: str) -> dict[str, Any]:
     """The outbox entry as IndexedDB holds it; each file's bytes replaced by their SHA-256 (or None)."""
     return page.evaluate(
         """async id => {
-            const db = await new Promise(r => { indexedDB.open('pantau').onsuccess = e => r(e.target.result); });
-            const rec = await new Promise(r => { db.transaction('outbox').objectStore('outbox').get(id).onsuccess = e => r(e.target.result); });
+            const done = req => new Promise(r => { req.onsuccess = e => r(e.target.result); });
+            const db = await done(indexedDB.open('pantau'));
+            const rec = await done(db.transaction('outbox').objectStore('outbox').get(id));
             db.close();
-            const hex = async blob => Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer())),
+            const hex = async blob => Array.from(
+                new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer())),
                 b => b.toString(16).padStart(2, '0')).join('');
-            const files = await Promise.all((rec.files || []).map(async f => ({ ...f, data: f.data ? await hex(f.data) : null })));
+            const files = await Promise.all(
+                (rec.files || []).map(async f => ({ ...f, data: f.data ? await hex(f.data) : null })));
             return { ...rec, files };
         }""",
         record_id,
@@ -89,7 +96,8 @@ def fill_complaint(page: Page, *files: Path) -> None:
     page.get_by_role("button", name="Pengaduan").click()
     page.get_by_label("Kategori").select_option("logistics")
     page.get_by_label("Uraian pengaduan").fill("Segel kotak suara rusak, foto terlampir.")
-    page.locator("#complaint").get_by_label("Foto atau PDF (opsional, maks. 5 MB per file)").set_input_files(list(files))
+    label = "Foto atau PDF (opsional, maks. 5 MB per file)"
+    page.locator("#complaint").get_by_label(label).set_input_files(list(files))
 
 
 def send_complaint(page: Page) -> None:
@@ -100,7 +108,9 @@ def complaint_item(page: Page):
     return page.locator("#report-list li[data-kind=complaint]")
 
 
-def test_offline_photo_waits_with_its_report_and_arrives_exactly_once(page: Page, live: LiveServer, tmp_path: Path) -> None:
+def test_offline_photo_waits_with_its_report_and_arrives_exactly_once(
+    page: Page, live: LiveServer, tmp_path: Path
+) -> None:
     photo = tiny_jpeg("offline")
     sha = hashlib.sha256(photo).hexdigest()
     log_in(page, live.url)
@@ -120,7 +130,8 @@ def test_offline_photo_waits_with_its_report_and_arrives_exactly_once(page: Page
     expect(item).to_contain_text("Lampiran terkirim: 0 dari 1")
     record_id = item.get_attribute("data-id")
     stored = entry(page, record_id)
-    assert [(f["sha256"], f["size"], f["type"], f["data"]) for f in stored["files"]] == [(sha, len(photo), "image/jpeg", sha)]
+    kept = [(f["sha256"], f["size"], f["type"], f["data"]) for f in stored["files"]]
+    assert kept == [(sha, len(photo), "image/jpeg", sha)]
 
     page.reload()  # still offline: the photo lives in IndexedDB with its report
     expect(page.locator("#unsent-count")).to_have_text("1")
@@ -139,7 +150,8 @@ def test_offline_photo_waits_with_its_report_and_arrives_exactly_once(page: Page
     assert len(live.events(record_id, TOPICS["complaint"])) == 1
     assert len(attached(live, record_id)) == 1
     # Delivered: the bytes and the name left the phone; hash, size and type stay with the receipt.
-    assert entry(page, record_id)["files"] == [{"sha256": sha, "size": len(photo), "type": "image/jpeg", "linked": True, "data": None}]
+    receipt = {"sha256": sha, "size": len(photo), "type": "image/jpeg", "linked": True, "data": None}
+    assert entry(page, record_id)["files"] == [receipt]
     page.get_by_role("button", name="English").click()
     expect(item).to_contain_text("Attachments delivered: 1 of 1")
 
@@ -207,17 +219,27 @@ def test_too_big_or_not_a_picture_is_refused_on_the_phone(page: Page, live: Live
     send_complaint(page)
     expect(page.locator("#complaint .error")).to_contain_text("File foto.jpg bukan JPEG, PNG atau PDF")
     expect(page.locator("#unsent-count")).to_have_text("0")  # nothing was queued
-    assert page.evaluate("""() => new Promise(resolve => indexedDB.open('pantau').onsuccess = e => e.target.result
-        .transaction('outbox').objectStore('outbox').count().onsuccess = c => resolve(c.target.result))""") == 0
+    assert (
+        page.evaluate("""() => new Promise(resolve => indexedDB.open('pantau').onsuccess = e => e.target.result
+        .transaction('outbox').objectStore('outbox').count().onsuccess = c => resolve(c.target.result))""")
+        == 0
+    )
 
 
 def test_a_file_the_server_refuses_can_be_replaced(page: Page, live: LiveServer, tmp_path: Path) -> None:
     first, second = tiny_jpeg("refused by the server"), tiny_jpeg("its replacement")
     log_in(page, live.url)
-    refusal = json.dumps({"title": "Unsupported Media Type", "status": 415,
-                          "detail": "Attach a JPEG, PNG or PDF file; the content is checked, not the name."})
-    page.route(f"**/api/v1/attachments/{hashlib.sha256(first).hexdigest()}",
-               lambda route: route.fulfill(status=415, content_type="application/problem+json", body=refusal))
+    refusal = json.dumps(
+        {
+            "title": "Unsupported Media Type",
+            "status": 415,
+            "detail": "Attach a JPEG, PNG or PDF file; the content is checked, not the name.",
+        }
+    )
+    page.route(
+        f"**/api/v1/attachments/{hashlib.sha256(first).hexdigest()}",
+        lambda route: route.fulfill(status=415, content_type="application/problem+json", body=refusal),
+    )
     fill_complaint(page, write(tmp_path, "rusak.jpg", first))
     send_complaint(page)
     page.get_by_role("button", name="Laporan saya").click()
@@ -234,4 +256,30 @@ def test_a_file_the_server_refuses_can_be_replaced(page: Page, live: LiveServer,
     expect(item).to_have_attribute("data-files", "1")
     expect(page.locator("#unsent-count")).to_have_text("0")
     assert blobs(live, hashlib.sha256(second).hexdigest()) and not blobs(live, hashlib.sha256(first).hexdigest())
+    assert len(attached(live, record_id)) == 1
+
+
+def test_background_sync_uploads_the_file_from_the_service_worker(page: Page, live: LiveServer, tmp_path: Path) -> None:
+    photo = tiny_jpeg("sent by the service worker")
+    log_in(page, live.url)
+    cdp = page.context.new_cdp_session(page)
+    registrations: list[dict] = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    live.stop()
+    fill_complaint(page, write(tmp_path, "c.jpg", photo))
+    send_complaint(page)
+    expect(page.locator("#unsent-count")).to_have_text("1")
+    page.get_by_role("button", name="Laporan saya").click()
+    record_id = complaint_item(page).get_attribute("data-id")
+    page.goto("about:blank")  # the app is closed: the worker reads the bytes from IndexedDB and sends them
+    live.start()
+    registration = next(r for r in registrations if r["scopeURL"].startswith(live.url) and not r["isDeleted"])
+    sync = {"origin": live.url, "registrationId": registration["registrationId"], "tag": "outbox", "lastChance": False}
+    cdp.send("ServiceWorker.dispatchSyncEvent", sync)
+    wait_for(lambda: attached(live, record_id))
+    assert blobs(live, hashlib.sha256(photo).hexdigest())[0].read_bytes() == photo
+    page.goto(live.url + "/")
+    expect(page.locator("#unsent-count")).to_have_text("0")
+    expect(page.locator(f"#report-list li[data-id='{record_id}']")).to_have_attribute("data-files", "1")
     assert len(attached(live, record_id)) == 1
