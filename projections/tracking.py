@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from projections.db import Cursor
 
@@ -41,6 +41,17 @@ def advance(cur: Cursor, view: str, new_position: int) -> None:
         "ON CONFLICT (view) DO UPDATE SET position = excluded.position",
         (view, new_position),
     )
+
+
+def advance_all(cur: Cursor, views: Sequence[str], new_position: int) -> None:
+    """`advance` for several views in one statement (the worker's group shares one position)."""
+    if views:
+        rows = ", ".join(["(?, ?)"] * len(views))  # placeholders only: the names are bound parameters
+        cur.execute(
+            f"INSERT INTO rm_tracking (view, position) VALUES {rows} "  # noqa: S608
+            "ON CONFLICT (view) DO UPDATE SET position = excluded.position",
+            [value for view in views for value in (view, new_position)],
+        )
 
 
 def reset(cur: Cursor, view: str) -> None:

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from eventsourcing.utils import resolve_topic
+
 from projections import tracking
 from projections.db import Database
 from projections.views import Item, View
@@ -103,22 +105,31 @@ class Worker:
         )
         if not notifications:
             return 0
-        mapper = self.application.mapper
-        # Decoded once, outside the transaction, for every view of the group.
-        items: list[Item] = [(n.id, mapper.to_domain_event(n)) for n in notifications]
-        last_position, last_event = items[-1]
+        items = self._decode(notifications, views)
+        last = notifications[-1]
+        skipped_last = not items or items[-1][0] != last.id
+        last_event = self.application.mapper.to_domain_event(last) if skipped_last else items[-1][1]
         names = [view.name for view in views]
-        with self.db.transaction(write=True, bulk=True) as cur:
+        with self.db.transaction(write=True) as cur:
             tracking.lock(cur, names)
             current = tracking.positions(cur)
             if any(current.get(name, 0) != start for name in names):
                 # Another worker or a rebuild moved these views meanwhile: nothing applied, look again.
                 return 0
             for view in views:
-                view.apply_batch(cur, items)
-                tracking.advance(cur, view.name, last_position)
-            record_lag(cur, last_position, last_event.timestamp)
-        return len(items)
+                view.apply_batch(cur, items if view.events is None else [i for i in items if type(i[1]) in view.events])
+            tracking.advance_all(cur, names, last.id)
+            record_lag(cur, last.id, last_event.timestamp)
+        return len(notifications)
+
+    def _decode(self, notifications: Sequence[Any], views: Sequence[View]) -> list[Item]:
+        """Each notification decoded once, outside the transaction, for every view of the group; one that no
+        view of the group listens to (judged by its topic) is not decoded at all."""
+        mapper = self.application.mapper
+        if any(view.events is None for view in views):
+            return [(n.id, mapper.to_domain_event(n)) for n in notifications]
+        wanted = frozenset().union(*(view.events or () for view in views))
+        return [(n.id, mapper.to_domain_event(n)) for n in notifications if resolve_topic(n.topic) in wanted]
 
     def run_forever(self, stop: Callable[[], bool] = lambda: False, idle_seconds: float = 0.05) -> None:
         """Poll the log until `stop()` says so; short idle polls keep projection lag low."""

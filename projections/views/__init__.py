@@ -39,6 +39,9 @@ class View:
 
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
+    # The event classes that change this view; None means every event. The worker does not even decode
+    # an event that no view of a batch listens to (a view rebuilt alone skips most of the log).
+    events: ClassVar[frozenset[type] | None] = None
 
     def create(self, cur: Cursor) -> None:
         """Create tables and indexes if missing."""
@@ -46,12 +49,11 @@ class View:
 
     def apply(self, cur: Cursor, position: int, event: Any) -> None:
         """Change the rows for one event at one log position."""
-        raise NotImplementedError
+        self.apply_batch(cur, [(position, event)])
 
     def apply_batch(self, cur: Cursor, items: Sequence[Item]) -> None:
-        """Change the rows for a batch of events, in log order; views may override to write in bulk."""
-        for position, event in items:
-            self.apply(cur, position, event)
+        """Change the rows for a batch of events, in log order (views write each table once per batch)."""
+        raise NotImplementedError
 
     def drop(self, cur: Cursor) -> None:
         """Remove every table of this view (for a rebuild from zero)."""

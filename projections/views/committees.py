@@ -2,32 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from projections.batch import Table
 from projections.db import Cursor
-from projections.views import View
+from projections.views import Item, View
 from server.domain.committee import Committee
+
+COMMITTEES = Table("rm_committees", {
+    "code": "TEXT PRIMARY KEY", "kind": "TEXT NOT NULL", "name": "TEXT NOT NULL", "parent": "TEXT",
+    "registered_position": "BIGINT NOT NULL",
+})
 
 
 class CommitteeDirectory(View):
     name = "committees"
     tables = ("rm_committees",)
+    events = frozenset({Committee.Registered})
 
     def create(self, cur: Cursor) -> None:
-        cur.execute(
-            "CREATE TABLE IF NOT EXISTS rm_committees ("
-            "code TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, parent TEXT, "
-            "registered_position BIGINT NOT NULL)"
-        )
+        COMMITTEES.create(cur)
         cur.execute("CREATE INDEX IF NOT EXISTS rm_committees_parent ON rm_committees (parent)")
 
-    def apply(self, cur: Cursor, position: int, event: Any) -> None:
-        if isinstance(event, Committee.Registered):
-            cur.execute(
-                "INSERT INTO rm_committees (code, kind, name, parent, registered_position) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (code) DO NOTHING",
-                (event.code, event.kind, event.name, event.parent, position),
-            )
+    def apply_batch(self, cur: Cursor, items: Sequence[Item]) -> None:
+        rows: dict[str, tuple[Any, ...]] = {}
+        for position, event in items:
+            if type(event) is Committee.Registered:
+                # The first registration of a code wins, in the batch as against the table.
+                rows.setdefault(event.code, (event.code, event.kind, event.name, event.parent, position))
+        COMMITTEES.insert(cur, list(rows.values()), keep_existing=True)
 
 
 def list_committees(cur: Cursor, scope: str | None, citywide: bool) -> list[dict[str, Any]]:

@@ -6,106 +6,142 @@ store, and the API fetches it from there for the roles allowed to see it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from projections.batch import Row, Rows, Table
 from projections.db import Cursor
-from projections.views import View, iso
+from projections.views import Item, View, iso
 from projections.views.lifecycle import COMPLAINT_STATUS, CORRECTION_STATUS
 from server.domain.committee import parent_code
 from server.domain.complaint import Complaint
 from server.domain.correction import RegistrationCorrection
 
 DESCRIPTION_CHARS = 280
+COMPLAINTS = Table("rm_complaints", {
+    "id": "TEXT PRIMARY KEY", "position": "BIGINT NOT NULL UNIQUE", "committee": "TEXT NOT NULL", "parent": "TEXT",
+    "category": "TEXT NOT NULL", "status": "TEXT NOT NULL", "description": "TEXT NOT NULL", "filed_by": "TEXT",
+    "filed_at": "TEXT NOT NULL", "escalated_to": "TEXT", "outcome": "TEXT", "version": "INTEGER NOT NULL",
+    "updated_at": "TEXT NOT NULL", "updated_by": "TEXT",
+})
+CORRECTIONS = Table("rm_corrections", {
+    "id": "TEXT PRIMARY KEY", "position": "BIGINT NOT NULL UNIQUE", "committee": "TEXT NOT NULL", "parent": "TEXT",
+    "kind": "TEXT NOT NULL", "nik_last4": "TEXT NOT NULL", "full_name": "TEXT NOT NULL", "tps": "TEXT",
+    "target_tps": "TEXT", "tms_reason": "TEXT", "status": "TEXT NOT NULL", "requested_by": "TEXT",
+    "requested_at": "TEXT NOT NULL", "verified_by": "TEXT", "decided_by": "TEXT", "decision_reason": "TEXT",
+    "version": "INTEGER NOT NULL", "updated_at": "TEXT NOT NULL",
+})
+COMPLAINT_COLUMNS = COMPLAINTS.columns
+CORRECTION_COLUMNS = CORRECTIONS.columns
+
+
+def _changes(cur: Cursor, table: Table, items: Sequence[Item], created: type, steps: dict[type, str]
+             ) -> tuple[Rows, list[tuple[int, Any, str]]]:
+    """The table's rows this batch changes (those created before it loaded in one query), and the
+    batch's events about them as (position, event, record id)."""
+    rows = Rows(table)
+    new: set[str] = set()
+    earlier: list[str] = []
+    relevant: list[tuple[int, Any, str]] = []
+    for position, event in items:
+        kind = type(event)
+        if kind in steps:
+            record = str(event.originator_id)
+            relevant.append((position, event, record))
+            if kind is created:
+                new.add(record)
+            elif record not in new:
+                earlier.append(record)
+    rows.load(cur, earlier)
+    return rows, relevant
 
 
 class ComplaintQueue(View):
     name = "complaints"
     tables = ("rm_complaints",)
+    events = frozenset(COMPLAINT_STATUS)
 
     def create(self, cur: Cursor) -> None:
-        cur.execute(
-            "CREATE TABLE IF NOT EXISTS rm_complaints ("
-            "id TEXT PRIMARY KEY, position BIGINT NOT NULL UNIQUE, committee TEXT NOT NULL, parent TEXT, "
-            "category TEXT NOT NULL, status TEXT NOT NULL, description TEXT NOT NULL, filed_by TEXT, "
-            "filed_at TEXT NOT NULL, escalated_to TEXT, outcome TEXT, version INTEGER NOT NULL, "
-            "updated_at TEXT NOT NULL, updated_by TEXT)"
-        )
+        COMPLAINTS.create(cur)
         cur.execute("CREATE INDEX IF NOT EXISTS rm_complaints_committee ON rm_complaints (committee, position)")
         cur.execute("CREATE INDEX IF NOT EXISTS rm_complaints_parent ON rm_complaints (parent, position)")
         cur.execute("CREATE INDEX IF NOT EXISTS rm_complaints_status ON rm_complaints (status, position)")
 
-    def apply(self, cur: Cursor, position: int, event: Any) -> None:
-        actor = (event.context or {}).get("actor")
-        if isinstance(event, Complaint.Filed):
-            cur.execute(
-                "INSERT INTO rm_complaints (id, position, committee, parent, category, status, description, "
-                "filed_by, filed_at, version, updated_at, updated_by) "
-                "VALUES (?, ?, ?, ?, ?, 'filed', ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (id) DO NOTHING",
-                (
-                    str(event.originator_id), position, event.committee, parent_code(event.committee), event.category,
-                    event.description[:DESCRIPTION_CHARS], actor, iso(event.timestamp), event.originator_version,
-                    iso(event.timestamp), actor,
-                ),
-            )
-            return
-        status = COMPLAINT_STATUS.get(type(event))
-        if status is None:
-            return
-        escalated_to = getattr(event, "target", None)
+    def apply_batch(self, cur: Cursor, items: Sequence[Item]) -> None:
+        rows, changes = _changes(cur, COMPLAINTS, items, Complaint.Filed, COMPLAINT_STATUS)
+        for position, event, record in changes:
+            if type(event) is Complaint.Filed:
+                rows.put(self._filed(position, event, record))
+            elif (row := rows.get(record)) is not None:  # a step for a complaint never filed changes nothing
+                self._step(row, COMPLAINT_STATUS[type(event)], event)
+                rows.put(row)
+        rows.flush(cur)
+
+    @staticmethod
+    def _filed(position: int, event: Any, record: str) -> Row:
+        actor, at = (event.context or {}).get("actor"), iso(event.timestamp)
+        return {
+            "id": record, "position": position, "committee": event.committee,
+            "parent": parent_code(event.committee), "category": event.category, "status": "filed",
+            "description": event.description[:DESCRIPTION_CHARS], "filed_by": actor, "filed_at": at,
+            "escalated_to": None, "outcome": None, "version": event.originator_version, "updated_at": at,
+            "updated_by": actor,
+        }
+
+    @staticmethod
+    def _step(row: Row, status: str, event: Any) -> None:
+        target = getattr(event, "target", None)
+        row["status"] = status
+        if target is not None:  # the escalation target stays after later steps
+            row["escalated_to"] = target
         # Resolved and dismissed carry the outcome; a reopening clears it.
-        outcome = getattr(event, "reason", None) if status in ("resolved", "dismissed") else None
-        cur.execute(
-            "UPDATE rm_complaints SET status = ?, escalated_to = COALESCE(?, escalated_to), outcome = ?, "
-            "version = ?, updated_at = ?, updated_by = ? WHERE id = ?",
-            (status, escalated_to, outcome, event.originator_version, iso(event.timestamp), actor,
-             str(event.originator_id)),
-        )
+        row["outcome"] = getattr(event, "reason", None) if status in ("resolved", "dismissed") else None
+        row["version"] = event.originator_version
+        row["updated_at"] = iso(event.timestamp)
+        row["updated_by"] = (event.context or {}).get("actor")
 
 
 class CorrectionRegister(View):
     name = "corrections"
     tables = ("rm_corrections",)
+    events = frozenset(CORRECTION_STATUS)
 
     def create(self, cur: Cursor) -> None:
-        cur.execute(
-            "CREATE TABLE IF NOT EXISTS rm_corrections ("
-            "id TEXT PRIMARY KEY, position BIGINT NOT NULL UNIQUE, committee TEXT NOT NULL, parent TEXT, "
-            "kind TEXT NOT NULL, nik_last4 TEXT NOT NULL, full_name TEXT NOT NULL, tps TEXT, target_tps TEXT, "
-            "tms_reason TEXT, status TEXT NOT NULL, requested_by TEXT, requested_at TEXT NOT NULL, "
-            "verified_by TEXT, decided_by TEXT, decision_reason TEXT, version INTEGER NOT NULL, "
-            "updated_at TEXT NOT NULL)"
-        )
+        CORRECTIONS.create(cur)
         cur.execute("CREATE INDEX IF NOT EXISTS rm_corrections_committee ON rm_corrections (committee, position)")
         cur.execute("CREATE INDEX IF NOT EXISTS rm_corrections_parent ON rm_corrections (parent, position)")
         cur.execute("CREATE INDEX IF NOT EXISTS rm_corrections_status ON rm_corrections (status, position)")
 
-    def apply(self, cur: Cursor, position: int, event: Any) -> None:
+    def apply_batch(self, cur: Cursor, items: Sequence[Item]) -> None:
+        rows, changes = _changes(cur, CORRECTIONS, items, RegistrationCorrection.Requested, CORRECTION_STATUS)
+        for position, event, record in changes:
+            if type(event) is RegistrationCorrection.Requested:
+                rows.put(self._requested(position, event, record))
+            elif (row := rows.get(record)) is not None:
+                self._step(row, CORRECTION_STATUS[type(event)], event)
+                rows.put(row)
+        rows.flush(cur)
+
+    @staticmethod
+    def _requested(position: int, event: Any, record: str) -> Row:
+        at = iso(event.timestamp)
+        return {
+            "id": record, "position": position, "committee": event.committee,
+            "parent": parent_code(event.committee), "kind": event.kind, "nik_last4": event.nik[-4:],
+            "full_name": event.full_name, "tps": event.tps, "target_tps": event.target_tps,
+            "tms_reason": event.tms_reason, "status": "requested", "requested_by": (event.context or {}).get("actor"),
+            "requested_at": at, "verified_by": None, "decided_by": None, "decision_reason": None,
+            "version": event.originator_version, "updated_at": at,
+        }
+
+    @staticmethod
+    def _step(row: Row, status: str, event: Any) -> None:
         actor = (event.context or {}).get("actor")
-        if isinstance(event, RegistrationCorrection.Requested):
-            cur.execute(
-                "INSERT INTO rm_corrections (id, position, committee, parent, kind, nik_last4, full_name, tps, "
-                "target_tps, tms_reason, status, requested_by, requested_at, version, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                (
-                    str(event.originator_id), position, event.committee, parent_code(event.committee), event.kind,
-                    event.nik[-4:], event.full_name, event.tps, event.target_tps, event.tms_reason, actor,
-                    iso(event.timestamp), event.originator_version, iso(event.timestamp),
-                ),
-            )
-            return
-        status = CORRECTION_STATUS.get(type(event))
-        if status is None:
-            return
+        row["status"] = status
         if status == "verified":
-            cur.execute(
-                "UPDATE rm_corrections SET status = ?, verified_by = ?, version = ?, updated_at = ? WHERE id = ?",
-                (status, actor, event.originator_version, iso(event.timestamp), str(event.originator_id)),
-            )
+            row["verified_by"] = actor
         else:
-            cur.execute(
-                "UPDATE rm_corrections SET status = ?, decided_by = ?, decision_reason = ?, version = ?, "
-                "updated_at = ? WHERE id = ?",
-                (status, actor, event.reason, event.originator_version, iso(event.timestamp),
-                 str(event.originator_id)),
-            )
+            row["decided_by"] = actor
+            row["decision_reason"] = event.reason
+        row["version"] = event.originator_version
+        row["updated_at"] = iso(event.timestamp)
