@@ -14,11 +14,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from eventsourcing.utils import resolve_topic
-
 from projections import tracking
 from projections.db import Database
-from projections.views import Item, View
+from projections.reader import LogReader
+from projections.views import View
 from projections.views.audit import AuditTrail
 from projections.views.committees import CommitteeDirectory
 from projections.views.queues import ComplaintQueue, CorrectionRegister
@@ -57,6 +56,7 @@ class Worker:
         self.db = db
         self.views = list(views if views is not None else default_views())
         self.batch_size = batch_size
+        self.reader = LogReader(application)
         create_schema(db, self.views)
 
     def view(self, name: str) -> View:
@@ -87,28 +87,25 @@ class Worker:
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply batches until every view has reached the end of the log."""
         total = 0
-        while True:
-            applied = self.run_once()
-            if applied == 0 and min(self.positions().values(), default=0) >= self.log_end():
-                return total
-            total += applied
-            if progress is not None and applied:
-                progress(applied)
+        try:
+            while True:
+                applied = self.run_once()
+                if applied == 0 and min(self.positions().values(), default=0) >= self.log_end():
+                    return total
+                total += applied
+                if progress is not None and applied:
+                    progress(applied)
+        finally:
+            self.reader.settle()  # no read in flight once the caller has the views caught up
 
     def log_end(self) -> int:
         """The last position in the log (0 when empty)."""
         return self.application.recorder.max_notification_id() or 0
 
     def _advance(self, views: list[View], start: int, stop: int | None) -> int:
-        notifications = self.application.recorder.select_notifications(
-            start=start, limit=self.batch_size, stop=stop, inclusive_of_start=False
-        )
-        if not notifications:
+        batch = self.reader.read(start, stop, self.batch_size, _wanted(views))
+        if batch is None:
             return 0
-        items = self._decode(notifications, views)
-        last = notifications[-1]
-        skipped_last = not items or items[-1][0] != last.id
-        last_event = self.application.mapper.to_domain_event(last) if skipped_last else items[-1][1]
         names = [view.name for view in views]
         with self.db.transaction(write=True) as cur:
             tracking.lock(cur, names)
@@ -117,25 +114,30 @@ class Worker:
                 # Another worker or a rebuild moved these views meanwhile: nothing applied, look again.
                 return 0
             for view in views:
-                view.apply_batch(cur, items if view.events is None else [i for i in items if type(i[1]) in view.events])
-            tracking.advance_all(cur, names, last.id)
-            record_lag(cur, last.id, last_event.timestamp)
-        return len(notifications)
-
-    def _decode(self, notifications: Sequence[Any], views: Sequence[View]) -> list[Item]:
-        """Each notification decoded once, outside the transaction, for every view of the group; one that no
-        view of the group listens to (judged by its topic) is not decoded at all."""
-        mapper = self.application.mapper
-        if any(view.events is None for view in views):
-            return [(n.id, mapper.to_domain_event(n)) for n in notifications]
-        wanted = frozenset().union(*(view.events or () for view in views))
-        return [(n.id, mapper.to_domain_event(n)) for n in notifications if resolve_topic(n.topic) in wanted]
+                items = batch.items if view.events is None else [i for i in batch.items if type(i[1]) in view.events]
+                view.apply_batch(cur, items)
+            tracking.advance_all(cur, names, batch.last_position)
+            record_lag(cur, batch.last_position, batch.last_time)
+        return batch.size
 
     def run_forever(self, stop: Callable[[], bool] = lambda: False, idle_seconds: float = 0.05) -> None:
         """Poll the log until `stop()` says so; short idle polls keep projection lag low."""
-        while not stop():
-            if self.run_once() == 0:
-                time.sleep(idle_seconds)
+        try:
+            while not stop():
+                if self.run_once() == 0:
+                    time.sleep(idle_seconds)
+        finally:
+            self.reader.settle()
+
+
+def _wanted(views: Sequence[View]) -> frozenset[type] | None:
+    """The event classes a group of views listens to; None if one of them wants every event."""
+    wanted: set[type] = set()
+    for view in views:
+        if view.events is None:
+            return None
+        wanted |= view.events
+    return frozenset(wanted)
 
 
 def record_lag(cur: Any, position: int, event_time: datetime) -> None:
