@@ -24,6 +24,8 @@ from projections.views.queues import ComplaintQueue, CorrectionRegister
 from projections.views.status import CommitteeStatus
 
 log = logging.getLogger(__name__)
+RETRY_FIRST_SECONDS = 0.1
+RETRY_MAX_SECONDS = 5.0
 
 STATUS_CREATE = (
     "CREATE TABLE IF NOT EXISTS rm_worker_status ("
@@ -121,10 +123,24 @@ class Worker:
         return batch.size
 
     def run_forever(self, stop: Callable[[], bool] = lambda: False, idle_seconds: float = 0.05) -> None:
-        """Poll the log until `stop()` says so; short idle polls keep projection lag low."""
+        """Poll the log until `stop()` says so; short idle polls keep projection lag low.
+
+        A failed batch was rolled back whole (rows and positions together), so it is simply tried again
+        after a pause: PostgreSQL may pick the worker as a deadlock victim when a web process creates the
+        read-model schema at start-up, and a store may be briefly unreachable. Dying would stop every view.
+        """
+        pause = RETRY_FIRST_SECONDS
         try:
             while not stop():
-                if self.run_once() == 0:
+                try:
+                    applied = self.run_once()
+                except Exception:
+                    log.exception("projection batch failed and was rolled back; retrying in %.1fs", pause)
+                    time.sleep(pause)
+                    pause = min(pause * 2, RETRY_MAX_SECONDS)
+                    continue
+                pause = RETRY_FIRST_SECONDS
+                if applied == 0:
                     time.sleep(idle_seconds)
         finally:
             self.reader.settle()
