@@ -16,7 +16,7 @@ from typing import Any
 
 from projections import tracking
 from projections.db import Database
-from projections.reader import LogReader
+from projections.reader import read_batch
 from projections.views import View
 from projections.views.audit import AuditTrail
 from projections.views.committees import CommitteeDirectory
@@ -58,7 +58,6 @@ class Worker:
         self.db = db
         self.views = list(views if views is not None else default_views())
         self.batch_size = batch_size
-        self.reader = LogReader(application)
         create_schema(db, self.views)
 
     def view(self, name: str) -> View:
@@ -89,23 +88,20 @@ class Worker:
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply batches until every view has reached the end of the log."""
         total = 0
-        try:
-            while True:
-                applied = self.run_once()
-                if applied == 0 and min(self.positions().values(), default=0) >= self.log_end():
-                    return total
-                total += applied
-                if progress is not None and applied:
-                    progress(applied)
-        finally:
-            self.reader.settle()  # no read in flight once the caller has the views caught up
+        while True:
+            applied = self.run_once()
+            if applied == 0 and min(self.positions().values(), default=0) >= self.log_end():
+                return total
+            total += applied
+            if progress is not None and applied:
+                progress(applied)
 
     def log_end(self) -> int:
         """The last position in the log (0 when empty)."""
         return self.application.recorder.max_notification_id() or 0
 
     def _advance(self, views: list[View], start: int, stop: int | None) -> int:
-        batch = self.reader.read(start, stop, self.batch_size, _wanted(views))
+        batch = read_batch(self.application, start, stop, self.batch_size, _wanted(views))
         if batch is None:
             return 0
         names = [view.name for view in views]
@@ -130,20 +126,17 @@ class Worker:
         read-model schema at start-up, and a store may be briefly unreachable. Dying would stop every view.
         """
         pause = RETRY_FIRST_SECONDS
-        try:
-            while not stop():
-                try:
-                    applied = self.run_once()
-                except Exception:
-                    log.exception("projection batch failed and was rolled back; retrying in %.1fs", pause)
-                    time.sleep(pause)
-                    pause = min(pause * 2, RETRY_MAX_SECONDS)
-                    continue
-                pause = RETRY_FIRST_SECONDS
-                if applied == 0:
-                    time.sleep(idle_seconds)
-        finally:
-            self.reader.settle()
+        while not stop():
+            try:
+                applied = self.run_once()
+            except Exception:
+                log.exception("projection batch failed and was rolled back; retrying in %.1fs", pause)
+                time.sleep(pause)
+                pause = min(pause * 2, RETRY_MAX_SECONDS)
+                continue
+            pause = RETRY_FIRST_SECONDS
+            if applied == 0:
+                time.sleep(idle_seconds)
 
 
 def _wanted(views: Sequence[View]) -> frozenset[type] | None:
