@@ -120,6 +120,9 @@ class Database:
             connection = sqlite3.connect(self.sqlite_path, isolation_level=None, timeout=10, check_same_thread=False)
             if not in_memory:
                 connection.execute("PRAGMA journal_mode=WAL")
+                # NORMAL: a commit is not fsynced until the next checkpoint, so a power cut may lose the last
+                # batches. Acceptable for this file only: every row here can be rebuilt from the event log,
+                # and the tracking positions roll back with the rows they describe.
                 connection.execute("PRAGMA synchronous=NORMAL")
             self._local.connection = connection
         return connection
