@@ -30,12 +30,26 @@ def ensure_schema(db: Database) -> None:
     """
     for attempt in range(1, SCHEMA_ATTEMPTS + 1):
         try:
-            create_schema(db, default_views())
+            # The worker creates (and upgrades) the schema when it starts; a web process only fills the
+            # gap before the worker's first run. Skipping DDL when the tables exist keeps web start-up
+            # from taking table locks the running worker waits on (a deadlock seen on PostgreSQL).
+            if not schema_exists(db):
+                create_schema(db, default_views())
             return
         except Exception:
             if attempt == SCHEMA_ATTEMPTS:
                 raise
             time.sleep(0.05 * attempt)
+
+
+def schema_exists(db: Database) -> bool:
+    """Whether the worker's tracking table is there (then every view's tables are too)."""
+    try:
+        with db.transaction() as cur:
+            cur.execute("SELECT 1 FROM rm_tracking LIMIT 1")
+    except Exception:  # "no such table" in SQLite's words or PostgreSQL's: either way, not yet
+        return False
+    return True
 
 
 def readmodels() -> Database:

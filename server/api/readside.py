@@ -6,7 +6,6 @@ import codecs
 import csv
 import io
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -17,7 +16,6 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from projections.db import Database
 from projections.read import AlertRules, Page
-from projections.worker import create_schema, default_views
 from server.api.http import load
 from server.problems import problem
 from server.readmodels import readmodels
@@ -28,7 +26,6 @@ READ_WAIT_SECONDS = 2.0
 POLL_SECONDS = 0.005
 CSV_PAGE = 1000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_schema_lock = threading.Lock()
 
 
 class AsOf(fields.Field):
@@ -71,18 +68,8 @@ def parse(schema: type[Schema] | Schema) -> dict[str, Any]:
 
 
 def ensure_schema() -> Database:
-    """The read-model store, its tables created once per process (empty until the worker fills them)."""
-    db = readmodels()
-    extensions = current_app.extensions
-    if not extensions.get("pantau.readmodels.schema"):
-        with _schema_lock:
-            if not extensions.get("pantau.readmodels.schema"):
-                try:
-                    create_schema(db, default_views())
-                except Exception:  # a concurrent creator won the race: one more try sees its tables
-                    create_schema(db, default_views())
-                extensions["pantau.readmodels.schema"] = True
-    return db
+    """The read-model store; server.readmodels creates its (empty) tables once per process if missing."""
+    return readmodels()
 
 
 def alert_rules() -> AlertRules:
