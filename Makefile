@@ -26,6 +26,7 @@ browser:
 	  else echo "chromium missing and not root: browser tests will skip (fail under CI=true)"; fi; }
 
 test: install browser
+	$(BIN)/ruff check server projections tests
 	$(BIN)/python -m pytest
 
 lint: install

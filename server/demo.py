@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from server.committee_import import REFERENCE_CSV, read_areas
 from server.domain.application import PantauApplication
 from server.domain.base import SYSTEM
@@ -32,8 +34,6 @@ def import_committees(application: PantauApplication, path=REFERENCE_CSV) -> tup
 def ensure_demo_accounts(application: PantauApplication) -> list[tuple[str, str, str | None, str]]:
     """Create the demo accounts that do not exist yet; returns all of them for printing."""
     for username, role, committee, password in DEMO_ACCOUNTS:
-        try:
+        with contextlib.suppress(AlreadyExistsError):
             application.create_account(username, password, role, committee, SYSTEM)
-        except AlreadyExistsError:
-            pass
     return list(DEMO_ACCOUNTS)

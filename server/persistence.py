@@ -20,10 +20,9 @@ class SQLitePositionRecorder(SQLiteApplicationRecorder):
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         """The notification id (log position) of one stored event."""
         with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT rowid FROM {self.events_table_name} WHERE originator_id=? AND originator_version=?",
-                (originator_id.hex, version),
-            )
+            # The table name is the library's own, never input.
+            statement = f"SELECT rowid FROM {self.events_table_name} WHERE originator_id=? AND originator_version=?"  # noqa: S608
+            c.execute(statement, (originator_id.hex, version))
             row = c.fetchone()
         return None if row is None else int(row[0])
 

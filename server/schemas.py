@@ -12,7 +12,9 @@ from server.domain.complaint import CATEGORIES, ESCALATION_TARGETS
 from server.domain.correction import KINDS, TMS_REASONS
 from server.domain.roles import ROLES
 
-AREA_CODE = validate.Regexp(r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}(\.[0-9]{4})?\Z", error="Not an area code (NN.NN.NN or NN.NN.NN.NNNN).")
+AREA_CODE = validate.Regexp(
+    r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}(\.[0-9]{4})?\Z", error="Not an area code (NN.NN.NN or NN.NN.NN.NNNN)."
+)
 EARLIEST_DEVICE_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 # Phones drift; a day ahead is a wrong clock, not a report from the future.
 DEVICE_CLOCK_TOLERANCE = timedelta(days=1)
@@ -56,7 +58,9 @@ class LocationSchema(Schema):
 class DeviceContextSchema(Schema):
     """Fields every write may carry: the phone's clock and position."""
 
-    device_time = fields.AwareDateTime(load_default=None, allow_none=True, metadata={"description": "ISO 8601 with offset"})
+    device_time = fields.AwareDateTime(
+        load_default=None, allow_none=True, metadata={"description": "ISO 8601 with offset"}
+    )
     location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
 
     @validates_schema
@@ -103,7 +107,9 @@ class CorrectionSubmissionSchema(SubmissionSchema):
 
 
 class TransitionSchema(DeviceContextSchema):
-    expected_version = fields.Integer(strict=True, validate=validate.Range(1, 2**31), metadata={"description": "Or send If-Match"})
+    expected_version = fields.Integer(
+        strict=True, validate=validate.Range(1, 2**31), metadata={"description": "Or send If-Match"}
+    )
 
 
 class NoteTransitionSchema(TransitionSchema):
@@ -199,7 +205,9 @@ class HealthSchema(Schema):
 
 
 class RecordQuerySchema(Schema):
-    version = fields.Integer(validate=validate.Range(1, 2**31), metadata={"description": "The record as it was at this version"})
+    version = fields.Integer(
+        validate=validate.Range(1, 2**31), metadata={"description": "The record as it was at this version"}
+    )
 
 
 class ProblemSchema(Schema):

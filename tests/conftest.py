@@ -17,10 +17,10 @@ import pytest
 # Cheap password hashing for tests only (hashes record their own cost, so nothing else changes).
 os.environ.setdefault("PANTAU_PASSWORD_COST", "10")
 
-from server.app import create_app  # noqa: E402
-from server.config import Settings  # noqa: E402
-from server.demo import DEMO_ACCOUNTS, ensure_demo_accounts, import_committees  # noqa: E402
-from server.worker_process import build_worker  # noqa: E402
+from server.app import create_app
+from server.config import Settings
+from server.demo import DEMO_ACCOUNTS, ensure_demo_accounts, import_committees
+from server.worker_process import build_worker
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("PANTAU_TEST_DATABASE_URL", "")

@@ -29,7 +29,9 @@ def admin_context() -> Context:
 
 @bp.post("/accounts")
 @requires("accounts:admin")
-@doc("Create an account with one role", body=AccountCreateSchema, response=AccountSchema, status=201, errors=ADMIN_ERRORS)
+@doc(
+    "Create an account with one role", body=AccountCreateSchema, response=AccountSchema, status=201, errors=ADMIN_ERRORS
+)
 def create_account() -> Response:
     loaded = load(AccountCreateSchema, json_body())
     application = pantau()
@@ -58,7 +60,9 @@ def grant_role(username: str) -> Response:
 
 @bp.post("/accounts/<username>/revoke-role")
 @requires("accounts:admin")
-@doc("Revoke the account's role; its tokens stop working", body=ReasonSchema, response=AccountSchema, errors=ADMIN_ERRORS)
+@doc(
+    "Revoke the account's role; its tokens stop working", body=ReasonSchema, response=AccountSchema, errors=ADMIN_ERRORS
+)
 def revoke_role(username: str) -> Response:
     loaded = load(ReasonSchema, json_body())
     return jsonify(pantau().revoke_role(current_actor(), username, loaded["reason"], admin_context()))

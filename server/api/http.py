@@ -81,7 +81,9 @@ def request_context(actor: Actor, loaded: dict[str, Any], submission_id: str | N
         role=actor.role,
         submission_id=submission_id,
         device_time=device_time.isoformat() if device_time else None,
-        location=Location(location["latitude"], location["longitude"], location.get("accuracy_m")) if location else None,
+        location=Location(location["latitude"], location["longitude"], location.get("accuracy_m"))
+        if location
+        else None,
     )
 
 

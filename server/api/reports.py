@@ -114,7 +114,9 @@ def expected_version(loaded: dict[str, Any]) -> int:
     # ASCII digits only: str.isdigit() also takes "²", which int() then refuses with a 500.
     if if_match.isascii() and if_match.isdigit() and len(if_match) <= 10:
         return int(if_match)
-    raise InvalidInputError("Name the version you expect: expected_version in the body or If-Match.", "expected_version")
+    raise InvalidInputError(
+        "Name the version you expect: expected_version in the body or If-Match.", "expected_version"
+    )
 
 
 def transition(kind: str, record_id: UUID, action: str) -> Response:
@@ -135,15 +137,26 @@ def register_record_routes() -> None:
             return get_record(kind, record_id)
 
         read.__name__ = f"get_{kind}"
-        view = doc(f"Read a {kind} (optionally at a past version)", response=RecordSchema, query=RecordQuerySchema, errors=(401, 403, 404, 422))(read)
+        view = doc(
+            f"Read a {kind} (optionally at a past version)",
+            response=RecordSchema,
+            query=RecordQuerySchema,
+            errors=(401, 403, 404, 422),
+        )(read)
         bp.add_url_rule(f"/{plural}/<uuid:record_id>", view_func=requires("record:read")(view), methods=["GET"])
 
         for action, schema in actions.items():
+
             def step(record_id: UUID, kind: str = kind, action: str = action) -> Response:
                 return transition(kind, record_id, action)
 
             step.__name__ = f"{action}_{kind}"
-            view = doc(f"{action.replace('_', ' ').capitalize()} a {kind}", body=schema, response=ReceiptSchema, errors=ACTION_ERRORS)(step)
+            view = doc(
+                f"{action.replace('_', ' ').capitalize()} a {kind}",
+                body=schema,
+                response=ReceiptSchema,
+                errors=ACTION_ERRORS,
+            )(step)
             bp.add_url_rule(
                 f"/{plural}/<uuid:record_id>/{action.replace('_', '-')}",
                 view_func=requires(ACTIONS[kind][action])(view),

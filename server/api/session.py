@@ -21,7 +21,13 @@ bp = Blueprint("session", __name__, url_prefix="/api/v1")
 
 @bp.post("/auth/token")
 @public
-@doc("Exchange a username and password for a bearer token", body=TokenRequestSchema, response=TokenSchema, status=201, errors=(400, 401, 413, 415, 422, 429))
+@doc(
+    "Exchange a username and password for a bearer token",
+    body=TokenRequestSchema,
+    response=TokenSchema,
+    status=201,
+    errors=(400, 401, 413, 415, 422, 429),
+)
 def issue_token() -> Response:
     loaded = load(TokenRequestSchema, json_body())
     ttl = timedelta(hours=current_app.extensions["pantau.settings"].token_ttl_hours)
@@ -32,7 +38,9 @@ def issue_token() -> Response:
     if wait is not None:
         return too_many_requests("Too many failed logins from this address; try again later.", wait)
     try:
-        issued = pantau().issue_token(loaded["username"], loaded["password"], ttl, Context(actor=loaded["username"], role="none"))
+        issued = pantau().issue_token(
+            loaded["username"], loaded["password"], ttl, Context(actor=loaded["username"], role="none")
+        )
     except LoginLockedError as error:
         throttle.failed(address)
         return too_many_requests(str(error), error.retry_after, locked_until=error.until.isoformat())

@@ -48,7 +48,9 @@ class AccountAdministration:
         actor.check_permission("accounts:admin")
         return account_view(self.account(username))
 
-    def grant_role(self, actor: Actor, username: str, role: str, committee: str | None, context: Context) -> dict[str, Any]:
+    def grant_role(
+        self, actor: Actor, username: str, role: str, committee: str | None, context: Context
+    ) -> dict[str, Any]:
         """Give an account its (one) role; a held role must be revoked first so the change is explicit."""
         actor.check_permission("accounts:admin")
         account = self.account(username)

@@ -27,9 +27,7 @@ class Checklist:
         """Every item answered, nothing unknown: a partial checklist would make readiness meaningless."""
         unknown = sorted(set(answers) - set(self.keys()))
         if unknown:
-            raise InvalidInputError(
-                f"Checklist v{self.version} has no item(s) {', '.join(unknown)}.", "checklist"
-            )
+            raise InvalidInputError(f"Checklist v{self.version} has no item(s) {', '.join(unknown)}.", "checklist")
         missing = [key for key in self.keys() if key not in answers]
         if missing:
             raise InvalidInputError(
@@ -55,7 +53,9 @@ CHECKLISTS: dict[int, Checklist] = {
                 "Warga yang belum terdaftar tahu ke mana melapor",
                 "Unregistered residents told where to report",
             ),
-            ChecklistItem("bimtek_done", "Bimbingan teknis (bimtek) telah dilaksanakan", "Technical training (bimtek) done"),
+            ChecklistItem(
+                "bimtek_done", "Bimbingan teknis (bimtek) telah dilaksanakan", "Technical training (bimtek) done"
+            ),
             ChecklistItem(
                 "integrity_pledge_signed",
                 "Pakta integritas/netralitas ditandatangani semua anggota",

@@ -36,7 +36,9 @@ def start(command: list[str], env: dict[str, str], log_path: Path) -> subprocess
         )
 
 
-def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 60) -> dict[str, Any]:
+def wait_until_healthy(
+    base_url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 60
+) -> dict[str, Any]:
     """Poll /healthz until it answers 200; fail early if the process died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -62,7 +64,9 @@ def stop(process: subprocess.Popen[bytes], sig: int = 15, timeout: float = 30) -
     return process.returncode
 
 
-def call(base_url: str, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, dict[str, str], Any]:
+def call(
+    base_url: str, method: str, path: str, body: Any = None, token: str | None = None
+) -> tuple[int, dict[str, str], Any]:
     """One HTTP request with the standard library; (status, headers, parsed JSON or None)."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(base_url + path, data=data, method=method)

@@ -27,13 +27,19 @@ def run_demo_scenario(tmp_path: Path, extra_env: dict[str, str]) -> None:
         health = wait_until_healthy(base_url, demo, log_path)
         assert health["status"] == "ok"
         # A demo PPS officer logs in with the printed credentials.
-        status, _, token_body = call(base_url, "POST", "/api/v1/auth/token", {"username": "pps_semabung", "password": "demo-pps-2024"})
+        status, _, token_body = call(
+            base_url, "POST", "/api/v1/auth/token", {"username": "pps_semabung", "password": "demo-pps-2024"}
+        )
         assert status == 201
         token = token_body["token"]
         # It submits a visit, a complaint and a correction for its own PPS.
         before = call(base_url, "GET", "/healthz")[2]["last_position"]
         receipts = []
-        for path, body in (("/api/v1/visits", visit_body(PPS)), ("/api/v1/complaints", complaint_body(PPS)), ("/api/v1/corrections", correction_body(PPS))):
+        for path, body in (
+            ("/api/v1/visits", visit_body(PPS)),
+            ("/api/v1/complaints", complaint_body(PPS)),
+            ("/api/v1/corrections", correction_body(PPS)),
+        ):
             status, _, answer = call(base_url, "POST", path, body, token)
             assert status == 201, answer
             receipts.append((path, body, answer))

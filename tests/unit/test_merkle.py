@@ -117,9 +117,9 @@ def test_leaf_and_node_hashes_use_the_rfc9162_domain_separation_prefixes() -> No
     assert leaf_hash(b"") == bytes.fromhex(
         "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
     )
-    assert EMPTY_ROOT == bytes.fromhex(
+    assert bytes.fromhex(
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    )
+    ) == EMPTY_ROOT
     assert node_hash(b"a", b"b") != node_hash(b"b", b"a")
 
 
