@@ -30,21 +30,28 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
 
-    from server.api import attachments, casefile, disputes
-
-    # Before the web blueprint, whose catch-all GET route is registered last.
-    for blueprint in (disputes.bp, casefile.bp, attachments.bp):
-        app.register_blueprint(blueprint)
-
-    from server.api import accounts, audit, committees, ledger, meta, registers, reports, session, status
+    from server.api import (
+        accounts,
+        attachments,
+        audit,
+        casefile,
+        committees,
+        disputes,
+        ledger,
+        meta,
+        push,
+        registers,
+        reports,
+        session,
+        status,
+    )
     from server.web import bp as web_bp
 
-    blueprints = (meta.bp, session.bp, reports.bp, committees.bp, accounts.bp, ledger.bp)
-    for blueprint in (*blueprints, status.bp, registers.bp, audit.bp, web_bp):
-        app.register_blueprint(blueprint)
-    from server.api import push
-
-    app.register_blueprint(push.bp)
+    api = (meta, session, reports, committees, status, registers, audit, accounts, ledger, push, disputes)
+    for module in (*api, casefile, attachments):
+        app.register_blueprint(module.bp)
+    # Last: the phone app's catch-all GET route must not shadow any API route.
+    app.register_blueprint(web_bp)
 
     from server.security_headers import add_security_headers
 
