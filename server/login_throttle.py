@@ -17,7 +17,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
-from flask import current_app
+from server.per_process import per_process
 
 
 class AddressThrottle:
@@ -74,9 +74,4 @@ class AddressThrottle:
 
 def address_throttle() -> AddressThrottle:
     """This process's throttle for the current Flask app."""
-    extensions = current_app.extensions
-    throttle = extensions.get("pantau.login_throttle")
-    if throttle is None:
-        settings = extensions["pantau.settings"]
-        throttle = extensions.setdefault("pantau.login_throttle", AddressThrottle(limit=settings.login_address_limit))
-    return throttle
+    return per_process("pantau.login_throttle", lambda settings: AddressThrottle(limit=settings.login_address_limit))

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
-from flask import current_app
-
 from projections.db import Database
 from projections.worker import create_schema, default_views
 from server.config import Settings
-
-_lock = threading.Lock()
-SCHEMA_ATTEMPTS = 5
+from server.per_process import per_process, retry_schema_race
 
 
 def readmodel_database(settings: Settings) -> Database:
@@ -25,21 +18,18 @@ def readmodel_database(settings: Settings) -> Database:
 def ensure_schema(db: Database) -> None:
     """Empty read-model tables, so a read before the worker's first run answers "nothing yet", not a 500.
 
-    Creating tables is idempotent and writes no rows: the worker still owns every row. Processes that
-    start together on PostgreSQL may collide on the DDL ("tuple concurrently updated"); the loser retries.
+    Creating tables is idempotent and writes no rows: the worker still owns every row. The worker
+    creates (and upgrades) the schema when it starts; a web process only fills the gap before the
+    worker's first run, and skips DDL when the tables exist, so web start-up never takes table locks a
+    running worker waits on (a deadlock seen on PostgreSQL).
     """
-    for attempt in range(1, SCHEMA_ATTEMPTS + 1):
-        try:
-            # The worker creates (and upgrades) the schema when it starts; a web process only fills the
-            # gap before the worker's first run. Skipping DDL when the tables exist keeps web start-up
-            # from taking table locks the running worker waits on (a deadlock seen on PostgreSQL).
-            if not schema_exists(db):
-                create_schema(db, default_views())
-            return
-        except Exception:
-            if attempt == SCHEMA_ATTEMPTS:
-                raise
-            time.sleep(0.05 * attempt)
+
+    def create_if_missing() -> None:
+        if not schema_exists(db):
+            create_schema(db, default_views())
+
+    # Either engine's "table already exists" or PostgreSQL's "tuple concurrently updated".
+    retry_schema_race(create_if_missing, (Exception,))
 
 
 def schema_exists(db: Database) -> bool:
@@ -53,14 +43,11 @@ def schema_exists(db: Database) -> bool:
 
 
 def readmodels() -> Database:
-    """This process's read-model database for the current Flask app."""
-    extensions = current_app.extensions
-    db = extensions.get("pantau.readmodels")
-    if db is None:
-        with _lock:
-            db = extensions.get("pantau.readmodels")
-            if db is None:
-                db = readmodel_database(extensions["pantau.settings"])
-                ensure_schema(db)
-                extensions["pantau.readmodels"] = db
-    return db
+    """This process's read-model database for the current Flask app, its tables created if missing."""
+
+    def build(settings: Settings) -> Database:
+        db = readmodel_database(settings)
+        ensure_schema(db)
+        return db
+
+    return per_process("pantau.readmodels", build)

@@ -8,18 +8,17 @@ bytes (aggregate ids, event types, field commitments), so they need `ledger:read
 from __future__ import annotations
 
 import base64
-import threading
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from marshmallow import Schema, fields, validate
 
 from server.api.http import doc, load
 from server.auth import public, requires
 from server.ledger.service import Ledger, open_ledger
+from server.per_process import per_process
 from server.services import pantau
 
 bp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger")
-_lock = threading.Lock()
 # Both engines store positions and sizes as signed 64-bit integers; larger values must be a 422, not a 500.
 _SIZE = validate.Range(1, 2**63 - 1)
 
@@ -60,15 +59,7 @@ class ConsistencyProofSchema(Schema):
 
 def ledger() -> Ledger:
     """This process's ledger for the current Flask app (read side only; the worker follows the log)."""
-    extensions = current_app.extensions
-    opened = extensions.get("pantau.ledger")
-    if opened is None:
-        with _lock:
-            opened = extensions.get("pantau.ledger")
-            if opened is None:
-                opened = open_ledger(extensions["pantau.settings"], pantau())
-                extensions["pantau.ledger"] = opened
-    return opened
+    return per_process("pantau.ledger", lambda settings: open_ledger(settings, pantau()))
 
 
 def _b64(value: bytes) -> str:

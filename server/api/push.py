@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from server.api.http import doc, json_body, load
 from server.auth import current_actor, public, requires
+from server.per_process import per_process
 from server.push.vapid import load_vapid_key
 from server.services import pantau
 
@@ -40,10 +41,7 @@ class PushSubscribedSchema(Schema):
 
 def _vapid_public_key() -> str:
     # Loaded once per process: the key file is created on first use and never changes afterwards.
-    key = current_app.extensions.get("pantau.vapid")
-    if key is None:
-        key = current_app.extensions["pantau.vapid"] = load_vapid_key(current_app.extensions["pantau.settings"])
-    return key.public_key
+    return per_process("pantau.vapid", load_vapid_key).public_key
 
 
 @bp.get("/vapid-public-key")

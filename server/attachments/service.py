@@ -5,23 +5,18 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import current_app
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from server.attachments.media import sniff_media_type
 from server.attachments.store import SHA256_HEX, BlobNotFoundError, BlobStore, FileBlobStore
 from server.domain.attachment import MAX_ATTACHMENT_BYTES
 from server.domain.errors import InvalidInputError
+from server.per_process import per_process
 
 
 def blob_store() -> BlobStore:
     """This app's store: files under the instance folder unless a test or deployment put another in place."""
-    extensions = current_app.extensions
-    store = extensions.get("pantau.blobs")
-    if store is None:
-        store = FileBlobStore(extensions["pantau.settings"].instance_path / "attachments")
-        extensions["pantau.blobs"] = store
-    return store
+    return per_process("pantau.blobs", lambda settings: FileBlobStore(settings.instance_path / "attachments"))
 
 
 def check_hash(sha256: str, field: str = "sha256") -> str:
