@@ -11,7 +11,7 @@ from projections.read import Page, in_scope, placeholders
 from projections.views import iso, parse_iso
 from projections.views.audit import COLUMNS as AUDIT_COLUMNS
 from server.domain.complaint import OPEN_STATUSES
-from server.domain.correction import PENDING_STATUSES
+from server.domain.correction import PENDING_STATUSES, mask_nik
 
 COMPLAINT_COLUMNS = (
     "id", "position", "committee", "parent", "category", "status", "description", "filed_by", "filed_at",
@@ -102,7 +102,7 @@ def correction_page(cur: Cursor, scope: str | None, query: dict[str, Any], now: 
     filters.age("requested_at", now, query.get("min_age_days"), query.get("max_age_days"))
     page = keyset(cur, "rm_corrections", CORRECTION_COLUMNS, filters, query.get("after") or 0, query["limit"])
     for item in page.items:
-        item["nik"] = "*" * 12 + item.pop("nik_last4")
+        item["nik"] = mask_nik(item.pop("nik_last4"))  # the register stores only the last 4 digits
         item["age_days"] = _age_days(item["requested_at"], now)
     return page
 

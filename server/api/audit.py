@@ -19,7 +19,6 @@ from server.api.readside import (
     CommitteeFilter,
     ReadQuerySchema,
     csv_stream,
-    ensure_schema,
     keyset_pages,
     parse,
     wait_for_position,
@@ -27,6 +26,7 @@ from server.api.readside import (
 )
 from server.auth import current_actor, requires
 from server.domain.correction import mask_nik
+from server.readmodels import readmodels
 from server.services import pantau
 
 bp = Blueprint("audit", __name__, url_prefix="/api/v1")
@@ -78,7 +78,7 @@ def audit_trail() -> Response:
         query["from"] = query.pop("from_")
     if query.get("aggregate") is not None:
         query["aggregate"] = str(query["aggregate"])
-    db = ensure_schema()
+    db = readmodels()
     wait_for_position(db, ("audit",), query.get("min_position"))
 
     def page(after: int | None, limit: int) -> Page:

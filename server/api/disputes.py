@@ -95,7 +95,7 @@ def attach_evidence(record_id: UUID) -> Response:
 def step(record_id: UUID, name: str) -> Response:
     actor = current_actor()
     command, schema = STEPS[name]
-    loaded = load(schema(), json_body())
+    loaded = load(schema, json_body())
     params: dict[str, Any] = {key: value for key, value in loaded.items() if key not in CONTEXT_FIELDS}
     context = request_context(actor, loaded)
     receipt = pantau().act(actor, "dispute", record_id, command, expected_version(loaded), params, context)

@@ -67,11 +67,6 @@ def parse(schema: type[Schema] | Schema) -> dict[str, Any]:
     return load(schema, request.args.to_dict())
 
 
-def ensure_schema() -> Database:
-    """The read-model store; server.readmodels creates its (empty) tables once per process if missing."""
-    return readmodels()
-
-
 def alert_rules() -> AlertRules:
     settings = current_app.extensions["pantau.settings"]
     return AlertRules(settings.alert_no_visit_days, settings.alert_correction_wait_days)
@@ -178,7 +173,7 @@ class ProjectionHealthSchema(Schema):
 
 def projection_health(last_position: int | None) -> dict[str, Any]:
     """What /healthz says about the read models: each view's position, how far behind, the worker's lag."""
-    db = ensure_schema()
+    db = readmodels()
     with db.transaction() as cur:
         cur.execute("SELECT view, position FROM rm_tracking ORDER BY view")
         positions = {row[0]: int(row[1]) for row in cur.fetchall()}

@@ -17,7 +17,6 @@ from server.api.readside import (
     CommitteeFilter,
     ReadQuerySchema,
     csv_stream,
-    ensure_schema,
     keyset_pages,
     now,
     parse,
@@ -28,6 +27,7 @@ from server.api.status import check_visible, scope_of
 from server.auth import current_actor, requires
 from server.domain.complaint import CATEGORIES, OPEN_STATUSES
 from server.domain.correction import KINDS
+from server.readmodels import readmodels
 from server.services import pantau
 
 bp = Blueprint("registers", __name__, url_prefix="/api/v1")
@@ -80,7 +80,7 @@ def serve(view: str, schema: type[Schema], fetch: Callable[..., Page], columns: 
     actor = current_actor()
     check_visible(actor, query.get("committee"))
     scope, moment = scope_of(actor), now()
-    db = ensure_schema()
+    db = readmodels()
     wait_for_position(db, (view,), query.get("min_position"))
     # Taken now: a streamed CSV runs after the request context has gone.
     repository = pantau().repository if view == "corrections" and actor.sees_full_nik else None

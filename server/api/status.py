@@ -23,7 +23,6 @@ from server.api.readside import (
     ReadQuerySchema,
     alert_rules,
     csv_stream,
-    ensure_schema,
     keyset_pages,
     now,
     parse,
@@ -35,6 +34,7 @@ from server.domain.committee import parent_code
 from server.domain.complaint import CATEGORIES
 from server.domain.errors import PermissionDeniedError
 from server.domain.roles import CITYWIDE_ROLES, Actor
+from server.readmodels import readmodels
 from server.schemas import CommitteeSchema
 from server.services import pantau
 
@@ -78,7 +78,7 @@ def check_visible(actor: Actor, committee: str | None) -> None:
 @contextmanager
 def status_store(query: dict[str, Any], committee: str | None) -> Iterator[tuple[Database, datetime, dict | None]]:
     """The live read models (after any min_position wait), or a replay as of a past moment."""
-    db = ensure_schema()
+    db = readmodels()
     if query.get("as_of") is None:
         wait_for_position(db, VIEWS, query.get("min_position"))
         yield db, now(), None
