@@ -156,3 +156,16 @@ def headers(client: Any, seeded: Any) -> dict[str, dict[str, str]]:
     result = {role: login(client, username) for role, username in ROLE_USERS.items()}
     result["other_pps_officer"] = login(client, "pps_bacang")
     return result
+
+
+def invoke_cli(settings: Settings, *args: str) -> Any:
+    """Run a `pantau` command against an instance, as an operator would."""
+    from server.cli import cli
+
+    flask_app = create_app({"TESTING": True, "SETTINGS": settings})
+    try:
+        return flask_app.test_cli_runner().invoke(cli, list(args))
+    finally:
+        application = flask_app.extensions.get("pantau")
+        if application is not None:
+            application.close()

@@ -24,11 +24,10 @@ from typing import Any
 
 import pytest
 
-from server.app import create_app
-from server.cli import cli
 from server.config import Settings
 from server.demo import ensure_demo_accounts, import_committees
 from server.services import build_application
+from tests.conftest import invoke_cli
 from tests.e2e.processes import call, free_port, start, wait_until_healthy
 from tests.factories import complaint_body, correction_body, visit_body
 
@@ -196,17 +195,6 @@ def creation_events(settings: Settings) -> tuple[Counter[str], dict[str, int]]:
     return counts, positions
 
 
-def invoke(settings: Settings, *args: str) -> Any:
-    """A `pantau` command against the instance, as an operator would run it."""
-    flask_app = create_app({"TESTING": True, "SETTINGS": settings})
-    try:
-        return flask_app.test_cli_runner().invoke(cli, list(args))
-    finally:
-        application = flask_app.extensions.get("pantau")
-        if application is not None:
-            application.close()
-
-
 def run_chaos(tmp_path: Path, database_url: str | None, seed: int) -> None:
     settings = Settings(instance_path=tmp_path / "instance", database_url=database_url)
     # Reference data and accounts first, through the application service, before any server runs.
@@ -280,7 +268,7 @@ def run_chaos(tmp_path: Path, database_url: str | None, seed: int) -> None:
     assert wrong == {}
     # The evidence ledger takes the log as it is after the crashes, and verifies against it.
     for command in (["ledger", "checkpoint"], ["ledger", "verify"]):
-        result = invoke(settings, *command)
+        result = invoke_cli(settings, *command)
         assert result.exit_code == 0, result.output
     # The chaos was real: some requests were cut off and retried.
     assert tally.statuses[None] + tally.statuses[503] > 0, (tally.statuses, tally.replays)

@@ -14,14 +14,12 @@ import pytest
 from projections.db import Database
 from projections.dump import dump
 from projections.worker import Worker
-from server.app import create_app
 from server.backup import read_manifest
-from server.cli import cli
 from server.config import Settings
 from server.domain.base import Context
 from server.services import build_application
 from server.worker_process import build_worker
-from tests.conftest import PASSWORDS, PPS
+from tests.conftest import PASSWORDS, PPS, invoke_cli
 from tests.factories import complaint_body, visit_body
 
 
@@ -66,17 +64,6 @@ def follow(settings: Settings, stop: threading.Event) -> None:
         background.db.close()
 
 
-def invoke(settings: Settings, *args: str) -> Any:
-    """Run a `pantau` command against an instance, as an operator would."""
-    flask_app = create_app({"TESTING": True, "SETTINGS": settings})
-    try:
-        return flask_app.test_cli_runner().invoke(cli, list(args))
-    finally:
-        application = flask_app.extensions.get("pantau")
-        if application is not None:
-            application.close()
-
-
 def notifications(settings: Settings, stop: int | None = None) -> list[tuple[Any, ...]]:
     application = build_application(settings)
     try:
@@ -90,7 +77,7 @@ def test_a_backup_taken_during_ingest_restores_into_a_fresh_instance_that_verifi
     settings: Settings, seeded: Any, worker: Worker, tmp_path: Path
 ) -> None:
     archive = tmp_path / "backups" / "pantau.tar.gz"
-    assert invoke(settings, "ledger", "checkpoint").exit_code == 0
+    assert invoke_cli(settings, "ledger", "checkpoint").exit_code == 0
     ingest = Ingest(seeded)
     projecting = threading.Event()
     # A projection worker of its own runs too, so the read models move while they are copied.
@@ -99,7 +86,7 @@ def test_a_backup_taken_during_ingest_restores_into_a_fresh_instance_that_verifi
     follower.start()
     try:
         ingest.wait_for(20)
-        result = invoke(settings, "backup", "-o", str(archive), "--include-keys")
+        result = invoke_cli(settings, "backup", "-o", str(archive), "--include-keys")
         assert result.exit_code == 0, result.output
         after_backup = ingest.count
         ingest.wait_for(after_backup + 20)
@@ -116,7 +103,7 @@ def test_a_backup_taken_during_ingest_restores_into_a_fresh_instance_that_verifi
 
     # Restore into a fresh instance.
     restored = Settings(instance_path=tmp_path / "restored" / "instance")
-    result = invoke(restored, "restore", str(archive))
+    result = invoke_cli(restored, "restore", str(archive))
     assert result.exit_code == 0, result.output
     # Every event up to the recorded position is there, byte for byte, and nothing after it.
     assert notifications(restored) == notifications(settings, stop=last)
@@ -135,25 +122,25 @@ def test_a_backup_taken_during_ingest_restores_into_a_fresh_instance_that_verifi
         restored_worker.db.close()
         clean.db.close()
     # The evidence ledger of the restored instance verifies against its events and checkpoints.
-    verified = invoke(restored, "ledger", "verify")
+    verified = invoke_cli(restored, "ledger", "verify")
     assert verified.exit_code == 0, verified.output
     assert "OK" in verified.output
 
 
 def test_restore_refuses_a_non_empty_instance_unless_forced(settings: Settings, seeded: Any, tmp_path: Path) -> None:
     archive = tmp_path / "pantau.tar.gz"
-    assert invoke(settings, "backup", "-o", str(archive)).exit_code == 0
+    assert invoke_cli(settings, "backup", "-o", str(archive)).exit_code == 0
     before = seeded.recorder.max_notification_id()
-    refused = invoke(settings, "restore", str(archive))
+    refused = invoke_cli(settings, "restore", str(archive))
     assert refused.exit_code != 0 and "not empty" in refused.output and "--force" in refused.output
-    forced = invoke(settings, "restore", str(archive), "--force")
+    forced = invoke_cli(settings, "restore", str(archive), "--force")
     assert forced.exit_code == 0, forced.output
     assert notifications(settings)[-1][0] == before
 
 
 def test_a_tampered_archive_is_refused_and_nothing_is_written(settings: Settings, seeded: Any, tmp_path: Path) -> None:
     archive = tmp_path / "pantau.tar.gz"
-    assert invoke(settings, "backup", "-o", str(archive)).exit_code == 0
+    assert invoke_cli(settings, "backup", "-o", str(archive)).exit_code == 0
     # Rewrite the archive with one byte of the event store changed, manifest untouched.
     unpacked = tmp_path / "unpacked"
     with tarfile.open(archive) as tar:
@@ -168,7 +155,7 @@ def test_a_tampered_archive_is_refused_and_nothing_is_written(settings: Settings
             if path.is_file():
                 tar.add(path, arcname=path.relative_to(unpacked).as_posix())
     fresh = Settings(instance_path=tmp_path / "fresh")
-    result = invoke(fresh, "restore", str(tampered))
+    result = invoke_cli(fresh, "restore", str(tampered))
     assert result.exit_code != 0 and "does not match its manifest" in result.output
     assert not any(fresh.instance_path.iterdir())
     assert json.loads((unpacked / "manifest.json").read_text())["keys_included"] is False
@@ -181,7 +168,7 @@ def test_backup_on_postgres_runs_pg_dump(postgres_database: str, tmp_path: Path)
     application.register_committee("19.71.01", "Bukit Intan", Context("system", "system"))
     application.close()
     output = tmp_path / "pantau.dump"
-    result = invoke(settings, "backup", "-o", str(output))
+    result = invoke_cli(settings, "backup", "-o", str(output))
     assert result.exit_code == 0, result.output
     assert output.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
     assert "pg_restore" in result.output and "PGPASSWORD" not in result.output
