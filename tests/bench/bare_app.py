@@ -7,6 +7,7 @@ so a ratio against it measures only what Pantau adds: auth, validation, idempote
 from __future__ import annotations
 
 import json
+import os
 import threading
 from typing import Any
 from uuid import UUID
@@ -37,6 +38,14 @@ class BareApplication(Application):
 COMMITTEE = {"code": "19.71.01.1004", "kind": "PPS", "name": "PPS Semabung Lama", "parent": "19.71.01"}
 
 
+def stock_env(env: dict[str, str]) -> dict[str, str]:
+    """The same store, through the library's own recorder: Pantau's (its writer queue on SQLite) is
+    part of what is measured, not of the baseline. PANTAU_BARE_RECORDER=pantau gives the baseline ours too."""
+    if os.environ.get("PANTAU_BARE_RECORDER") == "pantau":
+        return env
+    return {key: value for key, value in env.items() if key != "APPLICATION_RECORDER_TOPIC"}
+
+
 def create_app() -> Flask:
     """The baseline web app; its eventsourcing application is built after the fork, like Pantau's."""
     settings = load_settings()
@@ -48,7 +57,7 @@ def create_app() -> Flask:
         if "app" not in holder:
             with lock:
                 if "app" not in holder:
-                    holder["app"] = BareApplication(env=settings.eventstore_env())
+                    holder["app"] = BareApplication(env=stock_env(settings.eventstore_env()))
         return holder["app"]
 
     def save() -> Response:

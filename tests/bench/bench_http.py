@@ -23,6 +23,7 @@ from tests.e2e.processes import call, free_port, pantau_command, start, stop, wa
 
 OURS = "server.app:create_app()"
 BARE = "tests.bench.bare_app:create_app()"
+PY_SPY = Path(sys.executable).with_name("py-spy")  # optional: the full run's profile needs it
 
 
 def gunicorn_command(app: str) -> list[str]:
@@ -158,7 +159,7 @@ def profile(master_pid: int, base: str, officers: Officers, connections: int, se
     raw = out.with_suffix(".txt")
     spy = subprocess.Popen(
         [
-            str(Path(sys.executable).with_name("py-spy")),
+            str(PY_SPY),
             "record",
             "--subprocesses",
             "--nonblocking",
@@ -265,7 +266,9 @@ def run(
             reads, _ = alternating(sides, "read", officers, connections, seconds, rounds)
             web_peak = web_worker_peak_mb(process.pid)
             lag = projection_lag(base, settings, officers, connections, seconds, log_dir)
-            if do_profile:
+            if do_profile and not PY_SPY.exists():
+                print(f"profile skipped: {PY_SPY} is not installed (pip install py-spy)", flush=True)
+            elif do_profile:
                 results.extra[f"profile_{backend}"] = (
                     f"py-spy, {connections} connections, ingest (visits/complaints/corrections), share of samples "
                     f"in request threads of all web workers:\n\n"
