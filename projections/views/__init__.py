@@ -42,10 +42,25 @@ class View:
     # The event classes that change this view; None means every event. The worker does not even decode
     # an event that no view of a batch listens to (a view rebuilt alone skips most of the log).
     events: ClassVar[frozenset[type] | None] = None
+    # Secondary indexes serving the read side's filters, as "name ON table (columns)". A rebuild creates
+    # them after its replay: building an index once from the finished table costs a fraction of
+    # updating it row by row, and these are the most written b-trees of the whole worker.
+    indexes: ClassVar[tuple[str, ...]] = ()
 
-    def create(self, cur: Cursor) -> None:
-        """Create tables and indexes if missing."""
+    def create(self, cur: Cursor, with_indexes: bool = True) -> None:
+        """Create tables (and, unless told otherwise, the secondary indexes) if missing."""
+        self.create_tables(cur)
+        if with_indexes:
+            self.create_indexes(cur)
+
+    def create_tables(self, cur: Cursor) -> None:
+        """Create the tables, with the keys the view's own writes look rows up by."""
         raise NotImplementedError
+
+    def create_indexes(self, cur: Cursor) -> None:
+        """Create the secondary indexes if missing."""
+        for index in self.indexes:
+            cur.execute(f"CREATE INDEX IF NOT EXISTS {index}")
 
     def apply(self, cur: Cursor, position: int, event: Any) -> None:
         """Change the rows for one event at one log position."""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from projections.batch import Rows, Table
+from projections.batch import MAX_KEYS, Table
 from projections.db import Cursor
 from projections.views import Item, View, aggregate_type, event_type, iso
 from projections.views.summaries import summary
@@ -18,8 +18,6 @@ AUDIT = Table("rm_audit", {
     "role": "TEXT", "aggregate_type": "TEXT NOT NULL", "aggregate_id": "TEXT NOT NULL", "version": "INTEGER NOT NULL",
     "event_type": "TEXT NOT NULL", "committee": "TEXT", "committee_parent": "TEXT", "summary": "TEXT NOT NULL",
 })
-# Which committee each record belongs to: its later events do not repeat it.
-RECORDS = Table("rm_audit_records", {"aggregate_id": "TEXT PRIMARY KEY", "committee": "TEXT NOT NULL"})
 COLUMNS = AUDIT.columns
 
 
@@ -44,42 +42,42 @@ def _is_area_code(code: str) -> bool:
 
 class AuditTrail(View):
     name = "audit"
-    tables = ("rm_audit", "rm_audit_records")
+    tables = ("rm_audit",)
+    # One index per filter of GET /audit (lists.audit_page), each ending in position for the keyset order.
+    indexes = tuple(
+        f"rm_audit_{column} ON rm_audit ({column}, position)"
+        for column in ("committee", "committee_parent", "actor", "event_type", "recorded_at")
+    )
 
-    def create(self, cur: Cursor) -> None:
+    def create_tables(self, cur: Cursor) -> None:
         AUDIT.create(cur)
-        # One index per filter of GET /audit (lists.audit_page), each ending in position for the keyset order.
-        for column in ("committee", "committee_parent", "actor", "aggregate_id", "event_type", "recorded_at"):
-            cur.execute(f"CREATE INDEX IF NOT EXISTS rm_audit_{column} ON rm_audit ({column}, position)")
-        RECORDS.create(cur)
+        # Also the aggregate filter's index, but built with the table: the view itself looks records up by it.
+        cur.execute("CREATE INDEX IF NOT EXISTS rm_audit_aggregate_id ON rm_audit (aggregate_id, position)")
 
     def apply_batch(self, cur: Cursor, items: Sequence[Item]) -> None:
-        """One insert per table per batch; the committees of records begun in earlier batches read in one query."""
-        records = Rows(RECORDS)
+        """One insert per batch; the committees of records begun in earlier batches read in one query."""
+        # A record's first event names its committee; its later events inherit it.
+        first: dict[str, str | None] = {}
         facts: list[tuple[str, str | None]] = []  # (aggregate id, committee the event names itself)
         earlier: list[str] = []
         for _, event in items:
             aggregate_id = str(event.originator_id)
             own = self._own_committee(event)
-            if own and (event.originator_version == 1 or type(event) is Committee.Registered):
-                # A record's first event names its committee; later events inherit it from here.
-                if records.get(aggregate_id) is None:
-                    records.put({"aggregate_id": aggregate_id, "committee": own})
-            elif not own:
+            if event.originator_version == 1:
+                first[aggregate_id] = own
+            elif not own and aggregate_id not in first:
                 earlier.append(aggregate_id)
             facts.append((aggregate_id, own))
-        records.load(cur, earlier)
+        first.update(_first_committees(cur, earlier))
         rows: list[tuple[Any, ...]] = []
         for (position, event), (aggregate_id, own) in zip(items, facts, strict=True):
-            record = records.get(aggregate_id)
-            committee = own or (record["committee"] if record is not None else None)
+            committee = own or first.get(aggregate_id)
             context = event.context or {}
             rows.append((
                 position, iso(event.timestamp), context.get("device_time"), context.get("actor"), context.get("role"),
                 aggregate_type(event), aggregate_id, event.originator_version, event_type(event), committee,
                 _parent(committee), summary(event),
             ))
-        records.flush(cur, keep_existing=True)
         # Positions are new by construction (the tracking row lock admits each batch once): a plain append.
         cur.append_many(AUDIT.name, AUDIT.columns, rows)
 
@@ -88,3 +86,18 @@ class AuditTrail(View):
         """The committee an event names itself (a registration's code, a report's or a role grant's committee)."""
         code = event.code if isinstance(event, Committee.Registered) else getattr(event, "committee", None)
         return code if isinstance(code, str) and _is_area_code(code) else None
+
+
+def _first_committees(cur: Cursor, aggregate_ids: list[str]) -> dict[str, str | None]:
+    """The committee each record's first audit row carries (the trail itself remembers it)."""
+    found: dict[str, str | None] = {}
+    wanted = list(dict.fromkeys(aggregate_ids))
+    for start in range(0, len(wanted), MAX_KEYS):
+        chunk = wanted[start : start + MAX_KEYS]
+        cur.execute(
+            "SELECT aggregate_id, committee FROM rm_audit WHERE version = 1 AND aggregate_id IN ("  # noqa: S608
+            + ", ".join("?" * len(chunk)) + ")",
+            chunk,
+        )
+        found.update((row[0], row[1]) for row in cur.fetchall())
+    return found

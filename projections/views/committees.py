@@ -20,10 +20,10 @@ class CommitteeDirectory(View):
     name = "committees"
     tables = ("rm_committees",)
     events = frozenset({Committee.Registered})
+    indexes = ("rm_committees_parent ON rm_committees (parent)",)
 
-    def create(self, cur: Cursor) -> None:
+    def create_tables(self, cur: Cursor) -> None:
         COMMITTEES.create(cur)
-        cur.execute("CREATE INDEX IF NOT EXISTS rm_committees_parent ON rm_committees (parent)")
 
     def apply_batch(self, cur: Cursor, items: Sequence[Item]) -> None:
         rows: dict[str, tuple[Any, ...]] = {}

@@ -19,13 +19,13 @@ from server.domain.correction import RegistrationCorrection
 
 DESCRIPTION_CHARS = 280
 COMPLAINTS = Table("rm_complaints", {
-    "id": "TEXT PRIMARY KEY", "position": "BIGINT NOT NULL UNIQUE", "committee": "TEXT NOT NULL", "parent": "TEXT",
+    "id": "TEXT PRIMARY KEY", "position": "BIGINT NOT NULL", "committee": "TEXT NOT NULL", "parent": "TEXT",
     "category": "TEXT NOT NULL", "status": "TEXT NOT NULL", "description": "TEXT NOT NULL", "filed_by": "TEXT",
     "filed_at": "TEXT NOT NULL", "escalated_to": "TEXT", "outcome": "TEXT", "version": "INTEGER NOT NULL",
     "updated_at": "TEXT NOT NULL", "updated_by": "TEXT",
 })
 CORRECTIONS = Table("rm_corrections", {
-    "id": "TEXT PRIMARY KEY", "position": "BIGINT NOT NULL UNIQUE", "committee": "TEXT NOT NULL", "parent": "TEXT",
+    "id": "TEXT PRIMARY KEY", "position": "BIGINT NOT NULL", "committee": "TEXT NOT NULL", "parent": "TEXT",
     "kind": "TEXT NOT NULL", "nik_last4": "TEXT NOT NULL", "full_name": "TEXT NOT NULL", "tps": "TEXT",
     "target_tps": "TEXT", "tms_reason": "TEXT", "status": "TEXT NOT NULL", "requested_by": "TEXT",
     "requested_at": "TEXT NOT NULL", "verified_by": "TEXT", "decided_by": "TEXT", "decision_reason": "TEXT",
@@ -60,12 +60,14 @@ class ComplaintQueue(View):
     name = "complaints"
     tables = ("rm_complaints",)
     events = frozenset(COMPLAINT_STATUS)
+    # The queue in log order (unfiltered pages), then one index per filter, each ending in position.
+    indexes = (
+        "rm_complaints_position ON rm_complaints (position)",
+        *(f"rm_complaints_{c} ON rm_complaints ({c}, position)" for c in ("committee", "parent", "status")),
+    )
 
-    def create(self, cur: Cursor) -> None:
+    def create_tables(self, cur: Cursor) -> None:
         COMPLAINTS.create(cur)
-        cur.execute("CREATE INDEX IF NOT EXISTS rm_complaints_committee ON rm_complaints (committee, position)")
-        cur.execute("CREATE INDEX IF NOT EXISTS rm_complaints_parent ON rm_complaints (parent, position)")
-        cur.execute("CREATE INDEX IF NOT EXISTS rm_complaints_status ON rm_complaints (status, position)")
 
     def apply_batch(self, cur: Cursor, items: Sequence[Item]) -> None:
         rows, changes = _changes(cur, COMPLAINTS, items, Complaint.Filed, COMPLAINT_STATUS)
@@ -105,12 +107,13 @@ class CorrectionRegister(View):
     name = "corrections"
     tables = ("rm_corrections",)
     events = frozenset(CORRECTION_STATUS)
+    indexes = (
+        "rm_corrections_position ON rm_corrections (position)",
+        *(f"rm_corrections_{c} ON rm_corrections ({c}, position)" for c in ("committee", "parent", "status")),
+    )
 
-    def create(self, cur: Cursor) -> None:
+    def create_tables(self, cur: Cursor) -> None:
         CORRECTIONS.create(cur)
-        cur.execute("CREATE INDEX IF NOT EXISTS rm_corrections_committee ON rm_corrections (committee, position)")
-        cur.execute("CREATE INDEX IF NOT EXISTS rm_corrections_parent ON rm_corrections (parent, position)")
-        cur.execute("CREATE INDEX IF NOT EXISTS rm_corrections_status ON rm_corrections (status, position)")
 
     def apply_batch(self, cur: Cursor, items: Sequence[Item]) -> None:
         rows, changes = _changes(cur, CORRECTIONS, items, RegistrationCorrection.Requested, CORRECTION_STATUS)

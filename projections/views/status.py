@@ -172,15 +172,15 @@ class CommitteeStatus(View):
     name = "status"
     tables = ("rm_status", "rm_status_visits", "rm_status_complaints", "rm_status_corrections")
     events = frozenset(HANDLERS)
+    indexes = (
+        "rm_status_parent ON rm_status (parent)",
+        "rm_status_complaints_open ON rm_status_complaints (committee, is_open)",
+        "rm_status_corrections_pending ON rm_status_corrections (committee, is_pending)",
+    )
 
-    def create(self, cur: Cursor) -> None:
+    def create_tables(self, cur: Cursor) -> None:
         for table in (STATUS, VISITS, COMPLAINTS, CORRECTIONS):
             table.create(cur)
-        cur.execute("CREATE INDEX IF NOT EXISTS rm_status_parent ON rm_status (parent)")
-        cur.execute("CREATE INDEX IF NOT EXISTS rm_status_complaints_open ON rm_status_complaints (committee, is_open)")
-        cur.execute(
-            "CREATE INDEX IF NOT EXISTS rm_status_corrections_pending ON rm_status_corrections (committee, is_pending)"
-        )
 
     def apply_batch(self, cur: Cursor, items: Sequence[Item]) -> None:
         _Batch(cur, items).apply(cur)

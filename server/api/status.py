@@ -159,6 +159,6 @@ class CommitteeDetailSchema(CommitteeSchema):
 def committee_status_body(code: str, kind: str) -> dict[str, Any]:
     """`status` (and `as_of`) for GET /committees/{code}: live, or replayed for this committee only."""
     query = parse(CommitteeQuerySchema)
-    with status_store(query, code) as (db, moment, as_of), db.transaction() as cur:
+    with status_store(query, code) as (db, moment, as_of), db.statement() as cur:
         status = queries.committee_status(cur, code, kind, moment, alert_rules())
     return {"status": status, **({"as_of": as_of} if as_of else {})}

@@ -91,3 +91,28 @@ def test_a_rebuild_racing_a_running_worker_applies_each_event_once(
         other.application.close()
         other.db.close()
     assert dump(worker.db, worker.views) == before
+
+
+def _index_names(worker: Worker) -> set[str]:
+    with worker.db.transaction() as cur:
+        if worker.db.is_postgres:
+            cur.execute(r"SELECT indexname FROM pg_indexes WHERE tablename LIKE 'rm\_%%'")
+        else:
+            cur.execute(r"SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'rm\_%' ESCAPE '\'")
+        return {row[0] for row in cur.fetchall()}
+
+
+def test_a_rebuild_builds_the_secondary_indexes_after_the_replay_and_ends_with_all_of_them(
+    client: Any, headers: dict[str, dict[str, str]], worker: Worker, backend: str, monkeypatch: Any
+) -> None:
+    write_history(client, headers, worker)
+    complete = _index_names(worker)
+    declared = {index.split(" ON ")[0] for view in worker.views for index in view.indexes}
+    assert declared and declared <= complete
+    seen_during_replay: list[set[str]] = []
+    catch_up = worker.catch_up
+    monkeypatch.setattr(worker, "catch_up", lambda progress=None: (seen_during_replay.append(_index_names(worker)),
+                                                                  catch_up(progress))[1])
+    rebuild(worker, [view.name for view in worker.views])
+    assert seen_during_replay and not declared & seen_during_replay[0]  # the replay wrote no secondary index
+    assert _index_names(worker) == complete
