@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -85,3 +86,87 @@ def test_an_in_memory_database_needs_no_queue(tmp_path: Path, monkeypatch: Any) 
         with WriterQueue(name).turn():
             pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_saves_queued_meanwhile_commit_together_and_a_replay_among_them_still_gets_its_own_answer(
+    settings: Settings,
+) -> None:
+    from server.demo import import_committees
+
+    application = build_application(settings)
+    try:
+        import_committees(application)
+        context = Context(ADMIN.username, ADMIN.role)
+        replayed_body = {**visit_body(PPS), "id": str(uuid4())}
+        first = application.record_visit(ADMIN, replayed_body, context)
+        groups: list[int] = []
+        insert_groups = application.recorder._insert_groups
+
+        def counting(batch: list[Any]) -> Any:
+            groups.append(len(batch))
+            return insert_groups(batch)
+
+        application.recorder._insert_groups = counting
+        bodies = [{**visit_body(PPS), "id": str(uuid4())} for _ in range(6)] + [replayed_body]
+        receipts: dict[int, Any] = {}
+        holder = os.open(Path(str(settings.sqlite_path) + ".writer"), os.O_RDWR)
+        fcntl.flock(holder, fcntl.LOCK_EX)  # another process writing: every save below queues
+
+        def submit(i: int) -> None:
+            receipts[i] = application.record_visit(ADMIN, bodies[i], context)
+
+        threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(bodies))]
+        try:
+            for thread in threads:
+                thread.start()
+            queue = application.recorder._writers
+            deadline = time.monotonic() + 30
+            while len(queue._queued) < len(bodies):
+                assert time.monotonic() < deadline, "the saves did not all queue"
+                time.sleep(0.01)
+        finally:
+            fcntl.flock(holder, fcntl.LOCK_UN)
+            os.close(holder)
+        for thread in threads:
+            thread.join(timeout=30)
+        assert groups == [len(bodies)]  # tried as one transaction; the replay's duplicate id rolled it back
+        replay = receipts[len(bodies) - 1]
+        assert replay.replayed and replay.position == first.position
+        fresh = sorted(receipts[i].position for i in range(len(bodies) - 1))
+        assert fresh == list(range(first.position + 1, first.position + len(bodies)))  # each once, none lost
+        assert application.recorder.max_notification_id() == first.position + len(bodies) - 1
+    finally:
+        application.close()
+
+
+def test_a_group_without_conflicts_is_one_transaction(settings: Settings) -> None:
+    from server.demo import import_committees
+
+    application = build_application(settings)
+    try:
+        import_committees(application)
+        context = Context(ADMIN.username, ADMIN.role)
+        before = application.recorder.max_notification_id()
+        groups: list[int] = []
+        insert_groups = application.recorder._insert_groups
+        application.recorder._insert_groups = lambda batch: (groups.append(len(batch)), insert_groups(batch))[1]
+        bodies = [{**visit_body(PPS), "id": str(uuid4())} for _ in range(5)]
+        holder = os.open(Path(str(settings.sqlite_path) + ".writer"), os.O_RDWR)
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        threads = [threading.Thread(target=application.record_visit, args=(ADMIN, body, context)) for body in bodies]
+        try:
+            for thread in threads:
+                thread.start()
+            deadline = time.monotonic() + 30
+            while len(application.recorder._writers._queued) < len(bodies):
+                assert time.monotonic() < deadline, "the saves did not all queue"
+                time.sleep(0.01)
+        finally:
+            fcntl.flock(holder, fcntl.LOCK_UN)
+            os.close(holder)
+        for thread in threads:
+            thread.join(timeout=30)
+        assert groups == [len(bodies)]
+        assert application.recorder.max_notification_id() == before + len(bodies)
+    finally:
+        application.close()
