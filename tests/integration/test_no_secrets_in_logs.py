@@ -147,6 +147,12 @@ def test_every_kind_of_response_carries_the_security_headers_and_hsts_only_over_
     # Behind no trusted proxy, a forged X-Forwarded-Proto changes nothing.
     forged = client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
     check_headers(forged, https=False)
+    # API answers are not cached, unless the view says otherwise itself (and then once, its way).
+    me = client.get("/api/v1/me", headers=headers["pps_officer"])
+    assert me.headers.getlist("Cache-Control") == ["no-store"]
+    key = client.get("/api/v1/push/vapid-public-key")
+    assert key.status_code == 200 and key.headers.getlist("Cache-Control") == ["no-cache"]
+    assert len(key.headers.getlist("X-Frame-Options")) == 1
 
 
 def test_a_trusted_proxy_decides_scheme_and_client_address(tmp_path: Path, seeded: Any) -> None:
