@@ -106,6 +106,11 @@ class Worker:
             return 0
         names = [view.name for view in views]
         with self.db.transaction(write=True) as cur:
+            if self.db.is_postgres:
+                # Without waiting for the WAL flush: a server crash may lose the last batches, rows and
+                # positions together (same transaction), so the worker simply applies them again. Nothing
+                # is ever half-applied or applied twice. Only here: the ledger and the push outbox commit durably.
+                cur.execute("SET LOCAL synchronous_commit = off")
             tracking.lock(cur, names)
             current = tracking.positions(cur)
             if any(current.get(name, 0) != start for name in names):
