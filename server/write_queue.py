@@ -53,11 +53,13 @@ class WriterQueue:
         with self._queued_lock:
             self._queued.append(save)
         with self._threads:
-            if not save.done:  # else a thread that had the turn before us wrote ours too
+            if not save.done:  # else a thread that had the turn before us answered ours too
                 with self._file():
                     # Taken once the file is ours: everything queued while another process wrote goes too.
                     with self._queued_lock:
                         group, self._queued = self._queued, []
+                    if save not in group:  # taken by a turn that was interrupted before answering it
+                        group.append(save)
                     _write(group, write_all, write_one)
         if save.error is not None:
             raise save.error
@@ -85,29 +87,35 @@ def _written_together(group: list[_Save], write_all: Callable[[list[Any]], list[
         log.debug("group of %d saves rolled back; writing them one by one", len(group))
         return False
     for save, result in zip(group, results, strict=True):
-        save.result = result
+        save.answer(result)
     return True
 
 
 class _Save:
+    """One thread's save: done once it has its answer (a result, or the error to raise in its thread).
+    A save left undone (its turn interrupted by KeyboardInterrupt or SystemExit) is written by its own
+    thread at its next turn; written twice at worst, which the store refuses as a duplicate id."""
+
     __slots__ = ("done", "error", "item", "result")
 
     def __init__(self, item: Any) -> None:
         self.item = item
         self.result: Any = None
-        self.error: BaseException | None = None
+        self.error: Exception | None = None
         self.done = False
+
+    def answer(self, result: Any) -> None:
+        self.result, self.done = result, True
+
+    def fail(self, error: Exception) -> None:
+        self.error, self.done = error, True
 
 
 def _write(group: list[_Save], write_all: Callable[[list[Any]], list[Any]], write_one: Callable[[Any], Any]) -> None:
-    try:
-        if len(group) > 1 and _written_together(group, write_all):
-            return
-        for save in group:
-            try:
-                save.result = write_one(save.item)
-            except Exception as error:  # handed to the thread whose save it was
-                save.error = error
-    finally:
-        for save in group:
-            save.done = True
+    if len(group) > 1 and _written_together(group, write_all):
+        return
+    for save in group:
+        try:
+            save.answer(write_one(save.item))
+        except Exception as error:  # handed to the thread whose save it was
+            save.fail(error)

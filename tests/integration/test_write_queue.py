@@ -192,3 +192,41 @@ def test_an_in_memory_sqlite_database_needs_no_lock_file(tmp_path: Path, monkeyp
         assert recorder.insert_events([StoredEvent(uuid4(), 1, "pantau:Test", b"{}")]) == [1]
         recorder.datastore.close()
     assert list(tmp_path.iterdir()) == []
+
+
+class Interrupted(BaseException):
+    """Stands for KeyboardInterrupt or SystemExit arriving mid-turn."""
+
+
+def test_a_save_whose_group_was_interrupted_is_written_by_its_own_thread_never_answered_with_nothing() -> None:
+    queue = WriterQueue(None)
+    written: list[str] = []
+    outcomes: dict[str, Any] = {}
+
+    def write_all(items: list[str]) -> list[str]:
+        raise Interrupted
+
+    def write_one(item: str) -> str:
+        written.append(item)
+        return item
+
+    def save(item: str) -> None:
+        try:
+            outcomes[item] = queue.together(item, write_all, write_one)
+        except Interrupted:
+            outcomes[item] = "interrupted"
+
+    threads = [threading.Thread(target=save, args=(item,)) for item in ("a", "b")]
+    with queue._threads:  # another thread's turn: both saves queue behind it, to be taken as one group
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while len(queue._queued) < 2:
+            assert time.monotonic() < deadline, "the saves did not queue"
+            time.sleep(0.01)  # polling interval
+    for thread in threads:
+        thread.join(timeout=30)
+    # The thread whose turn it was saw the interruption; the other wrote its own save afterwards.
+    assert sorted(outcomes.values()) == sorted(["interrupted", *written]) and len(written) == 1
+    [survivor] = written
+    assert outcomes[survivor] == survivor
