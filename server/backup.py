@@ -73,9 +73,8 @@ def _other_files(instance: Path, include_keys: bool) -> list[Path]:
     """Attachments always; the instance folder's other top-level files (keys) only when asked."""
     found = sorted(p for p in (instance / ATTACHMENTS).rglob("*") if p.is_file())
     if include_keys:
-        found += sorted(
-            p for p in instance.iterdir() if p.is_file() and not p.name.endswith((".sqlite3", "-wal", "-shm"))
-        )
+        skipped = (".sqlite3", "-wal", "-shm", ".writer")  # the databases (copied above), the writers' lock file
+        found += sorted(p for p in instance.iterdir() if p.is_file() and not p.name.endswith(skipped))
     return found
 
 
