@@ -8,8 +8,12 @@ import multiprocessing
 import os
 
 bind = os.environ.get("PANTAU_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("PANTAU_WEB_WORKERS", str(min(4, multiprocessing.cpu_count() * 2))))
-threads = int(os.environ.get("PANTAU_WEB_THREADS", "4"))
+# One process per core (Python runs one thread at a time per process), each with 8 threads: the saves a
+# process's threads queue meanwhile are committed together (server/write_queue.py), so fewer, fuller
+# processes mean fewer commits. Measured on 2 cores, 32 connections (python -m tests.bench --only http):
+# SQLite ingest p99 62 -> 44 ms and read ratio 0.54 -> 0.60 against 4 workers x 4 threads.
+workers = int(os.environ.get("PANTAU_WEB_WORKERS", str(max(2, multiprocessing.cpu_count()))))
+threads = int(os.environ.get("PANTAU_WEB_THREADS", "8"))
 worker_class = "gthread"
 preload_app = False
 timeout = 30
