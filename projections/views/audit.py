@@ -54,6 +54,11 @@ class AuditTrail(View):
         # Also the aggregate filter's index, but built with the table: the view itself looks records up by it.
         cur.execute("CREATE INDEX IF NOT EXISTS rm_audit_aggregate_id ON rm_audit (aggregate_id, position)")
 
+    def drop(self, cur: Cursor) -> None:
+        super().drop(cur)
+        # Retired: the record -> committee map earlier versions kept beside the trail; a rebuild clears it.
+        cur.execute("DROP TABLE IF EXISTS rm_audit_records")
+
     def apply_batch(self, cur: Cursor, items: Sequence[Item]) -> None:
         """One insert per batch; the committees of records begun in earlier batches read in one query."""
         # A record's first event names its committee; its later events inherit it.
