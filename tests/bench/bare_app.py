@@ -1,7 +1,8 @@
 """The baseline: Flask + eventsourcing saving one event per request, with no validation, auth or idempotency.
 
-Served exactly like Pantau (gunicorn -c python:server.gunicorn_conf), on the same event-store settings,
-so a ratio against it measures only what Pantau adds: auth, validation, idempotency, domain rules.
+Served exactly like Pantau (gunicorn -c python:server.gunicorn_conf), on the same database, through the
+library's stock recorder: a ratio against it measures what Pantau adds (auth, validation, idempotency,
+domain rules) and what Pantau's own write path gains (see `stock_env`).
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ COMMITTEE = {"code": "19.71.01.1004", "kind": "PPS", "name": "PPS Semabung Lama"
 
 
 def stock_env(env: dict[str, str]) -> dict[str, str]:
-    """The same store, through the library's own recorder: Pantau's (its writer queue on SQLite) is
-    part of what is measured, not of the baseline. PANTAU_BARE_RECORDER=pantau gives the baseline ours too."""
+    """The same store, through the library's own recorder: Pantau's (writer queue, group commit) is part
+    of what is measured, not of the baseline. PANTAU_BARE_RECORDER=pantau gives the baseline ours too,
+    and then the ratio shows what Pantau's per-request work costs next to the very same save."""
     if os.environ.get("PANTAU_BARE_RECORDER") == "pantau":
         return env
     return {key: value for key, value in env.items() if key != "APPLICATION_RECORDER_TOPIC"}
