@@ -95,8 +95,12 @@ class SessionCommands:
         )
         return IssuedToken(token, expires_at, self._actor(account))
 
-    def _change_account(self, username: str, change: Callable[[Account], None], attempts: int = 5) -> Account:
-        """Load, change, save; again if another request saved the account first (two phones logging in at once)."""
+    def _change_account(self, username: str, change: Callable[[Account], None], attempts: int = 20) -> Account:
+        """Load, change, save; again if another request saved the account first (two phones logging in at once).
+
+        N requests changing one account at once need up to N tries: each round exactly one of them wins
+        (the saves a process queued together are tried as one transaction, then one by one), so the
+        attempts bound the concurrent changes to one account that all succeed."""
         for _ in range(attempts):
             account = self.account(username)
             change(account)
