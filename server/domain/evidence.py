@@ -18,8 +18,9 @@ from server.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from server.domain.records import REPORT_KINDS, as_record, check_scope
 from server.domain.roles import Actor
 
-# Attaching commutes with every other change, so a concurrent save is retried rather than refused.
-ATTACH_RETRIES = 3
+# Attaching commutes with every other change, so a concurrent save is retried rather than refused. N saves
+# to one record at once need up to N tries (each round of a process's grouped saves lets one win).
+ATTACH_RETRIES = 20
 
 
 class EvidenceCommands:

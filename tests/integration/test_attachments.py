@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -190,6 +191,32 @@ def test_attaching_without_a_version_survives_other_changes_but_a_named_stale_ve
     assert stale.json["current_version"] == 2
     assert unversioned.status_code == 201
     assert unversioned.json["record"]["version"] == 3
+
+
+def test_files_attached_to_one_record_at_once_all_land(
+    app: Any, client: Any, pps: dict[str, str], visit: str
+) -> None:
+    # Concurrent saves to one record go in rounds that exactly one wins; every attachment must still land.
+    files = [PDF + f"%{i}\n".encode() for i in range(12)]
+    for data in files:
+        assert upload(client, data, pps).status_code in (200, 201)
+    barrier = threading.Barrier(len(files))
+    statuses: list[int] = []
+
+    def attach(data: bytes) -> None:
+        own = app.test_client()
+        barrier.wait(timeout=10)
+        answer = own.post(f"/api/v1/visits/{visit}/attachments", json={"sha256": sha(data)}, headers=pps)
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=attach, args=(data,)) for data in files]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [201] * len(files)
+    record = client.get(f"/api/v1/visits/{visit}", headers=pps).json
+    assert record["version"] == 1 + len(files)
 
 
 def test_a_file_must_be_uploaded_before_it_is_attached(client: Any, pps: dict[str, str], visit: str) -> None:
