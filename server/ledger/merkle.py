@@ -8,7 +8,7 @@ re-read the raw entries.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -102,8 +102,21 @@ def subtree_root(leaf_hashes: Sequence[bytes], start: int, end: int) -> bytes:
         )
     if start == end:
         return EMPTY_ROOT
-    # One slice per subtree keeps lazy (storage-backed) sequences to one range read.
-    return root_from_leaf_hashes(leaf_hashes[start:end])
+    perfect_root = getattr(leaf_hashes, "perfect_root", None)
+    if perfect_root is None:
+        # One slice per subtree keeps lazy (storage-backed) sequences to one range read.
+        return root_from_leaf_hashes(leaf_hashes[start:end])
+    return _split_root(perfect_root, start, end)
+
+
+def _split_root(perfect_root: Callable[[int, int], bytes], start: int, end: int) -> bytes:
+    """MTH of [start, end) by RFC 9162's own split, asking a store for each perfect subtree's root
+    (perfect_root(start, size), size a power of two): O(log n) subtrees instead of n leaves."""
+    size = end - start
+    if size & (size - 1) == 0:
+        return perfect_root(start, size)
+    k = _largest_power_of_two_below(size)
+    return node_hash(_split_root(perfect_root, start, start + k), _split_root(perfect_root, start + k, end))
 
 
 def _check_tree_size(leaf_hashes: Sequence[bytes], tree_size: int) -> None:

@@ -15,6 +15,7 @@ from typing import overload
 import psycopg
 
 from projections.db import Database
+from server.ledger.merkle import node_hash, root_from_leaf_hashes
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS ledger_leaves (
@@ -28,7 +29,17 @@ SCHEMA = (
         note TEXT NOT NULL,
         issued_at TEXT NOT NULL
     )""",
+    # Roots of perfect, aligned subtrees of NODE_MIN leaves or more, kept as proofs first need them.
+    # Leaves are never rewritten, so a root below the tree size never changes.
+    """CREATE TABLE IF NOT EXISTS ledger_nodes (
+        start_index BIGINT NOT NULL,
+        size BIGINT NOT NULL,
+        node_hash TEXT NOT NULL,
+        PRIMARY KEY (start_index, size)
+    )""",
 )
+# Below this many leaves a subtree's root is hashed from one range read of its leaves, not stored.
+NODE_MIN = 256
 
 
 @dataclass(frozen=True)
@@ -66,7 +77,7 @@ class LedgerStore:
         except (sqlite3.Error, psycopg.Error):
             # Two processes starting at once: PostgreSQL lets one lose on its catalog's unique index.
             with self.db.transaction() as cur:
-                cur.execute("SELECT COUNT(*) FROM ledger_leaves, ledger_checkpoints WHERE 1 = 0")
+                cur.execute("SELECT COUNT(*) FROM ledger_leaves, ledger_checkpoints, ledger_nodes WHERE 1 = 0")
 
     def size(self) -> int:
         """How many leaves the ledger holds."""
@@ -110,6 +121,21 @@ class LedgerStore:
             row = cur.fetchone()
         return None if row is None else StoredLeaf(int(row[0]), int(row[1]), bytes.fromhex(row[2]))
 
+    def node(self, start: int, size: int) -> bytes | None:
+        """A stored perfect subtree root, if a proof has needed it before."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT node_hash FROM ledger_nodes WHERE start_index = ? AND size = ?", (start, size))
+            row = cur.fetchone()
+        return None if row is None else bytes.fromhex(row[0])
+
+    def add_node(self, start: int, size: int, root: bytes) -> None:
+        """Keep a perfect subtree root (two processes computing it at once computed the same)."""
+        with self.db.transaction(write=True) as cur:
+            cur.execute(
+                "INSERT INTO ledger_nodes (start_index, size, node_hash) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (start, size, root.hex()),
+            )
+
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
         """Record a signed checkpoint; Ed25519 is deterministic, so a duplicate is the same note."""
         with self.db.transaction(write=True) as cur:
@@ -137,7 +163,8 @@ class LedgerStore:
 
 
 class StoredLeafHashes(Sequence[bytes]):
-    """The first `size` leaf hashes as a lazy sequence: the proof code reads one range per subtree."""
+    """The first `size` leaf hashes as a lazy sequence: the proof code reads one range per subtree, and
+    asks `perfect_root` for whole perfect subtrees (kept in ledger_nodes once computed)."""
 
     def __init__(self, store: LedgerStore, size: int) -> None:
         self._store = store
@@ -160,3 +187,19 @@ class StoredLeafHashes(Sequence[bytes]):
         if not 0 <= index < self._size:
             raise IndexError(item)
         return self._store.leaves(index, index + 1)[0].leaf_hash
+
+    def perfect_root(self, start: int, size: int) -> bytes:
+        """MTH of the `size` (a power of two) leaves from `start`: stored, or computed from its halves and
+        stored. Small or unaligned subtrees are hashed from their leaves."""
+        if start + size > self._size:
+            raise IndexError(f"subtree [{start}, {start + size}) is beyond the tree of size {self._size}")
+        if size < NODE_MIN or start % size:
+            return root_from_leaf_hashes(self[start : start + size])
+        stored = self._store.node(start, size)
+        if stored is not None:
+            return stored
+        half = size // 2
+        root = node_hash(self.perfect_root(start, half), self.perfect_root(start + half, half))
+        self._store.add_node(start, size, root)
+        return root
+
