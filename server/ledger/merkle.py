@@ -43,11 +43,14 @@ class MerkleAccumulator:
     the current size splits the leaves into, largest (leftmost) first.
     """
 
-    __slots__ = ("_peaks", "_size")
+    __slots__ = ("_on_complete", "_peaks", "_size")
 
-    def __init__(self) -> None:
+    def __init__(self, on_complete: Callable[[int, int, bytes], None] | None = None) -> None:
+        """`on_complete(start, size, root)` hears of every perfect subtree of two or more leaves as the
+        leaf that completes it arrives (the ledger's verifier checks stored subtree roots with it)."""
         self._peaks: list[bytes] = []
         self._size = 0
+        self._on_complete = on_complete
 
     @property
     def size(self) -> int:
@@ -64,9 +67,13 @@ class MerkleAccumulator:
         merged = leaf_hash_value
         # Each trailing 1 bit of the old size is a peak the new leaf now completes.
         carry = self._size
+        width = 1
         while carry & 1:
             merged = node_hash(peaks.pop(), merged)
             carry >>= 1
+            width <<= 1
+            if self._on_complete is not None:
+                self._on_complete(self._size + 1 - width, width, merged)
         peaks.append(merged)
         self._size += 1
 

@@ -128,6 +128,13 @@ class LedgerStore:
             row = cur.fetchone()
         return None if row is None else bytes.fromhex(row[0])
 
+    def nodes(self) -> dict[tuple[int, int], bytes]:
+        """Every stored subtree root by (start, size): about two per NODE_MIN leaves."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT start_index, size, node_hash FROM ledger_nodes")
+            rows = cur.fetchall()
+        return {(int(start), int(size)): bytes.fromhex(value) for start, size, value in rows}
+
     def add_node(self, start: int, size: int, root: bytes) -> None:
         """Keep a perfect subtree root (two processes computing it at once computed the same)."""
         with self.db.transaction(write=True) as cur:

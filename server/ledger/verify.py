@@ -3,7 +3,8 @@
 Three witnesses are compared: the events as stored now, the leaf hashes the follower recorded when it
 first saw them, and the signed checkpoints. The first leaf that differs names the tampered position.
 If someone rewrote the leaves table too, the signed checkpoints still catch it, to within the range
-between two checkpoints.
+between two checkpoints. The stored subtree roots that proofs read (ledger_nodes) are checked against
+the roots the events give, too.
 """
 
 from __future__ import annotations
@@ -105,7 +106,17 @@ def verify_ledger(
         # The signed note is the evidence; the columns beside it are only an index.
         roots[signed.size] = signed.root_hash
 
-    from_events, from_table = MerkleAccumulator(), MerkleAccumulator()
+    stored_nodes = store.nodes()
+
+    def check_node(start: int, size: int, root: bytes) -> None:
+        # Proofs read these instead of the leaves: each must be the root the event store gives.
+        stored_root = stored_nodes.get((start, size))
+        if stored_root is not None and stored_root != root:
+            report.findings.append(
+                Finding(None, f"stored subtree root of leaves {start}..{start + size - 1} does not match the events")
+            )
+
+    from_events, from_table = MerkleAccumulator(check_node if stored_nodes else None), MerkleAccumulator()
     events, leaves = _events(source, batch), _stored_leaves(store, batch)
     # Position of the first leaf after the last checkpoint that matched: where a hidden change can begin.
     boundary: int | None = None

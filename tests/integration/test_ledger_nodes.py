@@ -68,3 +68,38 @@ def test_a_second_proof_reads_stored_subtrees_not_leaves(store: Any, monkeypatch
     assert again == first
     # Only the small subtrees next to the leaf and along the ragged edge are hashed from leaves now.
     assert sum(read) < 2 * NODE_MIN + 64
+
+
+def test_a_tampered_stored_subtree_root_is_caught_by_ledger_verify(
+    runner: Any, settings: Settings, seeded: Any, backend: str
+) -> None:
+    from uuid import uuid4
+
+    from server.domain.base import Context
+    from server.domain.roles import Actor
+    from server.ledger.commands import ledger as ledger_commands
+    from server.ledger.service import open_ledger
+    from tests.conftest import PPS
+    from tests.factories import visit_body
+
+    admin = Actor("a1", "kpu_satu", "kpu_admin", None)
+    context = Context(admin.username, admin.role)
+    while (seeded.recorder.max_notification_id() or 0) < NODE_MIN + 20:
+        seeded.record_visit(admin, {**visit_body(PPS), "id": str(uuid4())}, context)
+    opened = open_ledger(settings, seeded)
+    try:
+        opened.follower.checkpoint_now()
+        size = opened.follower.size
+        [newest] = opened.store.leaves(size - 1, size)
+        opened.proofs.inclusion(newest.position)  # its path passes the whole first NODE_MIN leaves
+        assert (0, NODE_MIN) in opened.store.nodes()
+        untouched = runner.invoke(ledger_commands, ["verify"])
+        assert untouched.exit_code == 0, untouched.output
+        with opened.store.db.transaction(write=True) as cur:
+            forged = ("00" * 32, NODE_MIN)
+            cur.execute("UPDATE ledger_nodes SET node_hash = ? WHERE start_index = 0 AND size = ?", forged)
+        tampered = runner.invoke(ledger_commands, ["verify"])
+    finally:
+        opened.close()
+    assert tampered.exit_code == 1, tampered.output
+    assert f"stored subtree root of leaves 0..{NODE_MIN - 1} does not match the events" in tampered.output
