@@ -15,6 +15,7 @@ from typing import overload
 import psycopg
 
 from projections.db import Database
+from server.domain.errors import ConflictError
 from server.ledger.merkle import node_hash, root_from_leaf_hashes
 
 SCHEMA = (
@@ -201,7 +202,13 @@ class StoredLeafHashes(Sequence[bytes]):
         if start + size > self._size:
             raise IndexError(f"subtree [{start}, {start + size}) is beyond the tree of size {self._size}")
         if size < NODE_MIN or start % size:
-            return root_from_leaf_hashes(self[start : start + size])
+            hashes = self[start : start + size]
+            if len(hashes) != size:  # never a root (and never a stored one) over leaves that are not there
+                raise ConflictError(
+                    f"The ledger holds {len(hashes)} of the leaves {start}..{start + size - 1}; "
+                    "run `pantau ledger verify`."
+                )
+            return root_from_leaf_hashes(hashes)
         stored = self._store.node(start, size)
         if stored is not None:
             return stored

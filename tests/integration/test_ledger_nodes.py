@@ -103,3 +103,13 @@ def test_a_tampered_stored_subtree_root_is_caught_by_ledger_verify(
         opened.close()
     assert tampered.exit_code == 1, tampered.output
     assert f"stored subtree root of leaves 0..{NODE_MIN - 1} does not match the events" in tampered.output
+
+
+def test_a_proof_over_leaves_the_ledger_lost_is_refused_and_nothing_is_stored(store: Any) -> None:
+    from server.domain.errors import ConflictError
+
+    with store.db.transaction(write=True) as cur:
+        cur.execute("DELETE FROM ledger_leaves WHERE leaf_index = 300")
+    with pytest.raises(ConflictError, match="run `pantau ledger verify`"):
+        inclusion_proof(StoredLeafHashes(store, LEAVES), LEAVES - 1, LEAVES)
+    assert (256, 256) not in store.nodes() and (0, 512) not in store.nodes()
