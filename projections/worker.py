@@ -9,10 +9,13 @@ until it reaches the others, then joins their group.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+import psycopg
 
 from projections import tracking
 from projections.db import Database
@@ -26,6 +29,7 @@ from projections.views.status import CommitteeStatus
 log = logging.getLogger(__name__)
 RETRY_FIRST_SECONDS = 0.1
 RETRY_MAX_SECONDS = 5.0
+SCHEMA_ATTEMPTS = 5
 
 STATUS_CREATE = (
     "CREATE TABLE IF NOT EXISTS rm_worker_status ("
@@ -39,13 +43,26 @@ def default_views() -> list[View]:
 
 
 def create_schema(db: Database, views: Sequence[View]) -> None:
-    """Tables for the tracking rows, the worker's health and every view (idempotent)."""
-    with db.transaction(write=True) as cur:
-        cur.execute(tracking.CREATE)
-        cur.execute(STATUS_CREATE)
-        for view in views:
-            view.create(cur)
-        tracking.ensure(cur, [view.name for view in views])
+    """Tables for the tracking rows, the worker's health and every view (idempotent).
+
+    Processes starting together on an empty PostgreSQL database run these same statements at once, and
+    PostgreSQL may pick one as the victim of a deadlock (a CREATE INDEX against another's INSERT into
+    rm_tracking); every statement is idempotent, so the victim simply runs them again.
+    """
+    for attempt in range(1, SCHEMA_ATTEMPTS + 1):
+        try:
+            with db.transaction(write=True) as cur:
+                cur.execute(tracking.CREATE)
+                cur.execute(STATUS_CREATE)
+                for view in views:
+                    view.create(cur)
+                tracking.ensure(cur, [view.name for view in views])
+            return
+        except (psycopg.Error, sqlite3.Error):
+            if attempt == SCHEMA_ATTEMPTS:
+                raise
+            log.info("read-model schema creation lost a race with another process; trying again")
+            time.sleep(RETRY_FIRST_SECONDS * attempt)
 
 
 class Worker:

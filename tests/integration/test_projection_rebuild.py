@@ -116,3 +116,30 @@ def test_a_rebuild_builds_the_secondary_indexes_after_the_replay_and_ends_with_a
     rebuild(worker, [view.name for view in worker.views])
     assert seen_during_replay and not declared & seen_during_replay[0]  # the replay wrote no secondary index
     assert _index_names(worker) == complete
+
+
+def test_a_worker_whose_schema_creation_loses_a_race_tries_again(settings: Any, monkeypatch: Any) -> None:
+    import psycopg
+
+    from projections import tracking as tracking_module
+    from projections import worker as worker_module
+    from server.worker_process import build_worker
+
+    attempts: list[int] = []
+    ensure = tracking_module.ensure
+
+    def deadlocked_once(cur: Any, views: Any) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:  # PostgreSQL picked this process as a deadlock's victim
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+        ensure(cur, views)
+
+    monkeypatch.setattr(tracking_module, "ensure", deadlocked_once)
+    monkeypatch.setattr(worker_module, "RETRY_FIRST_SECONDS", 0)
+    built = build_worker(settings)
+    try:
+        assert len(attempts) == 2
+        assert set(built.positions().values()) == {0}
+    finally:
+        built.application.close()
+        built.db.close()
