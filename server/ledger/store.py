@@ -216,4 +216,3 @@ class StoredLeafHashes(Sequence[bytes]):
         root = node_hash(self.perfect_root(start, half), self.perfect_root(start + half, half))
         self._store.add_node(start, size, root)
         return root
-
