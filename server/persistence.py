@@ -22,18 +22,29 @@ from psycopg.sql import SQL, Identifier
 from server.write_queue import WriterQueue
 
 
-class SQLitePositionRecorder(SQLiteApplicationRecorder):
+class GroupCommitted:
+    """Saves go through a WriterQueue (server/write_queue.py): queued ones commit together. A recorder
+    using this sets `_writers` and says how several saves go in one transaction (`_insert_groups`)."""
+
+    _writers: WriterQueue
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        library = super().insert_events  # type: ignore[misc]
+        if any(value is not None for value in kwargs.values()):  # a tracking record (process applications): alone
+            with self._writers.turn():
+                return library(stored_events, **kwargs)
+        return self._writers.together(stored_events, self._insert_groups, library)
+
+    def _insert_groups(self, groups: list[Sequence[StoredEvent]]) -> list[Sequence[int] | None]:
+        raise NotImplementedError
+
+
+class SQLitePositionRecorder(GroupCommitted, SQLiteApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         db_name = self.datastore.pool.db_name
         in_memory = not db_name or ":memory:" in db_name or "mode=memory" in db_name
         self._writers = WriterQueue(None if in_memory else db_name + ".writer")
-
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        if any(value is not None for value in kwargs.values()):  # a tracking record (process applications): alone
-            with self._writers.turn():
-                return super().insert_events(stored_events, **kwargs)
-        return self._writers.together(stored_events, self._insert_groups, super().insert_events)
 
     def _insert_groups(self, groups: list[Sequence[StoredEvent]]) -> list[Sequence[int] | None]:
         """Several saves' events in one transaction; each save's notification ids."""
@@ -94,22 +105,19 @@ class SQLitePositionRecorder(SQLiteApplicationRecorder):
         return None if row is None else int(row[0])
 
 
-class PostgresPositionRecorder(PostgresApplicationRecorder):
+class PostgresPositionRecorder(GroupCommitted, PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The library takes an exclusive lock on the events table for every insert, so writers of all
         # processes already queue in PostgreSQL; a process's own concurrent saves commit together.
         self._writers = WriterQueue(None)
 
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        if any(value is not None for value in kwargs.values()):  # a tracking record (process applications): alone
-            return super().insert_events(stored_events, **kwargs)
-        return self._writers.together(stored_events, self._insert_groups, super().insert_events)
-
     def _insert_groups(self, groups: list[Sequence[StoredEvent]]) -> list[Sequence[int] | None]:
         """Several saves' events in one INSERT (one lock, one commit); each save's notification ids,
         which RETURNING gives in insertion order."""
-        ids = list(super().insert_events([event for events in groups for event in events]) or ())
+        # The library's own insert (not GroupCommitted's, which would queue behind this very group).
+        all_events = [event for events in groups for event in events]
+        ids = list(PostgresApplicationRecorder.insert_events(self, all_events) or ())
         answers: list[Sequence[int] | None] = []
         for events in groups:
             answers.append(ids[: len(events)])
