@@ -185,11 +185,11 @@ REGISTRATION_STATE = """navigator.serviceWorker.getRegistration().then(r => r
 def wait_for_service_worker(page: Page) -> None:
     # Not page.wait_for_function: its polling evals a string, which the app's strict CSP rightly blocks.
     controlled = "navigator.serviceWorker.controller !== null"
-    deadline = time.monotonic() + WAIT_MS / 1000
-    while not page.evaluate(controlled) and time.monotonic() < deadline:
-        time.sleep(0.1)  # polling interval
-    if page.evaluate(controlled):
+    try:
+        wait_for(lambda: page.evaluate(controlled))
         return
+    except AssertionError:
+        pass
     # Seen three times in one session, twice under heavy load: no worker took control within 20 s (cause
     # not yet known; one candidate is a shell download failing during install, which the app retries only
     # at its next launch). Launch once more, and if that does not help either, report the registration.
