@@ -73,6 +73,23 @@ def wait_until_queued(application: PantauApplication, count: int) -> None:
         time.sleep(0.01)  # polling interval
 
 
+def submit_behind_another_writer(settings: Settings, application: PantauApplication, bodies: list[Any]) -> list[Any]:
+    """Submit every body from a thread of its own while another writer holds the lock; their receipts."""
+    receipts: dict[int, Any] = {}
+
+    def submit(i: int) -> None:
+        receipts[i] = application.record_visit(ADMIN, bodies[i], CONTEXT)
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(bodies))]
+    with another_writer(settings, application):
+        for thread in threads:
+            thread.start()
+        wait_until_queued(application, len(bodies) - 1)
+    for thread in threads:
+        thread.join(timeout=30)
+    return [receipts[i] for i in range(len(bodies))]
+
+
 def record_groups(application: PantauApplication) -> list[int]:
     """Sizes of the groups written in one transaction from now on."""
     sizes: list[int] = []
@@ -111,18 +128,8 @@ def test_saves_queued_meanwhile_commit_together(settings: Settings, application:
     before = application.recorder.max_notification_id()
     groups = record_groups(application)
     bodies = [{**visit_body(PPS), "id": str(uuid4())} for _ in range(5)]
-    receipts: dict[str, Any] = {}
-
-    def submit(body: dict[str, Any]) -> None:
-        receipts[body["id"]] = application.record_visit(ADMIN, body, CONTEXT)
-
-    threads = [threading.Thread(target=submit, args=(body,)) for body in bodies]
-    with another_writer(settings, application):
-        for thread in threads:
-            thread.start()
-        wait_until_queued(application, len(bodies) - 1)
-    for thread in threads:
-        thread.join(timeout=30)
+    answers = submit_behind_another_writer(settings, application, bodies)
+    receipts = {body["id"]: answer for body, answer in zip(bodies, answers, strict=True)}
     # Everything that queued behind the other writer went in one transaction (on PostgreSQL the first
     # save may already be waiting inside the database alone).
     assert groups and max(groups) >= len(bodies) - 1 and sum(groups) <= len(bodies)
@@ -138,18 +145,7 @@ def test_a_replay_in_a_group_still_gets_its_original_answer_and_the_others_land_
     first = application.record_visit(ADMIN, replayed_body, CONTEXT)
     groups = record_groups(application)
     bodies = [{**visit_body(PPS), "id": str(uuid4())} for _ in range(6)] + [replayed_body]
-    receipts: dict[int, Any] = {}
-
-    def submit(i: int) -> None:
-        receipts[i] = application.record_visit(ADMIN, bodies[i], CONTEXT)
-
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(bodies))]
-    with another_writer(settings, application):
-        for thread in threads:
-            thread.start()
-        wait_until_queued(application, len(bodies) - 1)
-    for thread in threads:
-        thread.join(timeout=30)
+    receipts = submit_behind_another_writer(settings, application, bodies)
     assert groups and max(groups) >= len(bodies) - 1  # tried together; the replay's duplicate id rolled it back
     replay = receipts[len(bodies) - 1]
     assert replay.replayed and replay.position == first.position
