@@ -254,6 +254,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     from projections.rebuild import rebuild
     from server.domain.roles import Actor
     from server.worker_process import build_worker
+    from tests.bench.bench_projections import decode_log
 
     settings = _settings(args)
     worker = build_worker(settings)
@@ -261,15 +262,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     try:
         end = application.recorder.max_notification_id() or 0
         started = time.perf_counter()
-        decoded, position = 0, 0
-        while True:
-            batch = application.recorder.select_notifications(start=position, limit=500, inclusive_of_start=False)
-            if not batch:
-                break
-            for notification in batch:
-                application.mapper.to_domain_event(notification)
-            decoded += len(batch)
-            position = batch[-1].id
+        decoded = decode_log(application, 500)
         bare_s = time.perf_counter() - started
         started = time.perf_counter()
         # What `pantau projections rebuild` does: drop, replay, then build the secondary indexes.
