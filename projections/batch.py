@@ -21,6 +21,17 @@ MAX_KEYS = 10_000
 Row = dict[str, Any]
 
 
+def select_in(cur: Cursor, select: str, keys: Iterable[Any]) -> list[Any]:
+    """The rows of `select` (a query ending in `IN`) over distinct keys, a chunk of keys per query."""
+    wanted = list(dict.fromkeys(keys))
+    found: list[Any] = []
+    for start in range(0, len(wanted), MAX_KEYS):
+        chunk = wanted[start : start + MAX_KEYS]
+        cur.execute(select + " (" + ", ".join("?" * len(chunk)) + ")", chunk)
+        found += cur.fetchall()
+    return found
+
+
 class Table:
     """A read-model table: column name -> SQL definition, in order; the first column is the key."""
 
@@ -65,16 +76,13 @@ class Rows:
 
     def load(self, cur: Cursor, keys: Iterable[Any]) -> None:
         """Fetch the rows for keys this buffer has not seen yet."""
-        missing = list(dict.fromkeys(key for key in keys if key not in self._rows))
+        missing = [key for key in keys if key not in self._rows]
         columns = self.table.columns
-        select = f"SELECT {', '.join(columns)} FROM {self.table.name} WHERE {self.table.key} IN "  # noqa: S608
+        select = f"SELECT {', '.join(columns)} FROM {self.table.name} WHERE {self.table.key} IN"  # noqa: S608
         for key in missing:
             self._rows[key] = None
-        for start in range(0, len(missing), MAX_KEYS):
-            chunk = missing[start : start + MAX_KEYS]
-            cur.execute(select + "(" + ", ".join("?" * len(chunk)) + ")", chunk)
-            for values in cur.fetchall():
-                self._rows[values[0]] = dict(zip(columns, values, strict=True))
+        for values in select_in(cur, select, missing):
+            self._rows[values[0]] = dict(zip(columns, values, strict=True))
 
     def get(self, key: Any) -> Row | None:
         """The row as the batch has left it so far; None if it does not exist (or was never loaded)."""

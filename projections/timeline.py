@@ -12,12 +12,12 @@ from projections.read import status as status_queries
 from projections.read.lists import audit_page
 from projections.timetravel import Snapshot, as_of
 from projections.views.audit import AuditTrail
-from projections.views.status import CommitteeStatus
+from projections.worker import status_views
 
 
 def replay_until(application: Any, db: Database, until: int | datetime, committee: str | None) -> Snapshot:
     """The audit trail and committee status replayed up to `until`, for one committee or everything."""
-    return as_of(application, db, [AuditTrail(), CommitteeStatus()], until, committee)
+    return as_of(application, db, [AuditTrail(), *status_views()], until, committee)
 
 
 def events(snapshot: Snapshot, page: int = 1000) -> Iterator[dict[str, Any]]:

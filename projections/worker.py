@@ -42,6 +42,11 @@ def default_views() -> list[View]:
     return [CommitteeDirectory(), CommitteeStatus(), ComplaintQueue(), CorrectionRegister(), AuditTrail()]
 
 
+def status_views() -> list[View]:
+    """The views a committee's status is read from (projections.read.status.VIEWS), e.g. to replay them."""
+    return [CommitteeStatus(), ComplaintQueue(), CorrectionRegister()]
+
+
 def create_schema(db: Database, views: Sequence[View]) -> None:
     """Tables for the tracking rows, the worker's health and every view (idempotent).
 

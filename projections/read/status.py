@@ -10,6 +10,8 @@ from typing import Any
 from projections.db import Cursor
 from projections.read import AlertRules, Page, in_scope, placeholders
 from projections.views import iso, parse_iso
+from server.domain.complaint import OPEN_STATUSES
+from server.domain.correction import PENDING_STATUSES
 
 COLUMNS = (
     "code, kind, name, parent, visits, last_visit_id, last_visit_at, checklist_version, checklist, "
@@ -17,6 +19,11 @@ COLUMNS = (
 )
 KEYS = tuple(column.strip() for column in COLUMNS.split(","))
 CITY_PAGE = 1000
+# The views a status answer is read from: the status rows, and the complaint queue and correction
+# register whose records it counts (a read waits for all three; time travel replays all three).
+VIEWS = ("status", "complaints", "corrections")
+_OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)  # domain constants, not input
+_PENDING = ", ".join(f"'{status}'" for status in PENDING_STATUSES)
 
 
 def _rows(cur: Cursor, where: str, params: list[Any], limit: int | None = None) -> list[dict[str, Any]]:
@@ -43,11 +50,11 @@ def _with_counts(cur: Cursor, where: str, params: list[Any], now: datetime, rule
         f"WITH picked AS ({picked}) "  # noqa: S608 - fixed columns and placeholders only
         f"SELECT 0, {COLUMNS} FROM picked "
         "UNION ALL SELECT 1, committee, category, NULL, NULL, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL "
-        "FROM rm_status_complaints WHERE is_open = 1 AND committee IN (SELECT code FROM picked) "
+        f"FROM rm_complaints WHERE status IN ({_OPEN}) AND committee IN (SELECT code FROM picked) "
         "GROUP BY committee, category "
         "UNION ALL SELECT 2, committee, NULL, MIN(requested_at), NULL, COUNT(*), NULL, NULL, "
         "SUM(CASE WHEN requested_at < ? THEN 1 ELSE 0 END), NULL, NULL, NULL "
-        "FROM rm_status_corrections WHERE is_pending = 1 AND committee IN (SELECT code FROM picked) "
+        f"FROM rm_corrections WHERE status IN ({_PENDING}) AND committee IN (SELECT code FROM picked) "
         "GROUP BY committee "
         "ORDER BY 1, 2",
         [*params, cutoff],

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from projections.batch import MAX_KEYS, Table
+from projections.batch import Table, select_in
 from projections.db import Cursor
 from projections.views import Item, View, aggregate_type, event_type, iso
 from projections.views.summaries import summary
@@ -95,14 +95,5 @@ class AuditTrail(View):
 
 def _first_committees(cur: Cursor, aggregate_ids: list[str]) -> dict[str, str | None]:
     """The committee each record's first audit row carries (the trail itself remembers it)."""
-    found: dict[str, str | None] = {}
-    wanted = list(dict.fromkeys(aggregate_ids))
-    for start in range(0, len(wanted), MAX_KEYS):
-        chunk = wanted[start : start + MAX_KEYS]
-        cur.execute(
-            "SELECT aggregate_id, committee FROM rm_audit WHERE version = 1 AND aggregate_id IN ("  # noqa: S608
-            + ", ".join("?" * len(chunk)) + ")",
-            chunk,
-        )
-        found.update((row[0], row[1]) for row in cur.fetchall())
-    return found
+    select = "SELECT aggregate_id, committee FROM rm_audit WHERE version = 1 AND aggregate_id IN"
+    return dict(select_in(cur, select, aggregate_ids))

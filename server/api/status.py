@@ -14,7 +14,7 @@ from projections.db import Database
 from projections.read import Page
 from projections.read import status as queries
 from projections.timetravel import as_of as travel
-from projections.views.status import CommitteeStatus
+from projections.worker import status_views
 from server.api.http import doc
 from server.api.readside import (
     CSV_PAGE,
@@ -40,7 +40,7 @@ from server.services import pantau
 
 bp = Blueprint("status", __name__, url_prefix="/api/v1")
 
-VIEWS = ("status",)
+VIEWS = queries.VIEWS
 CSV_COLUMNS = {
     "pps": ("code", "name", "kind", "parent", "readiness", "ready_items", "total_items", "visits", "last_visit_at",
             "days_since_visit"),
@@ -83,7 +83,7 @@ def status_store(query: dict[str, Any], committee: str | None) -> Iterator[tuple
         wait_for_position(db, VIEWS, query.get("min_position"))
         yield db, now(), None
         return
-    snapshot = travel(pantau(), db, [CommitteeStatus()], query["as_of"], committee)
+    snapshot = travel(pantau(), db, status_views(), query["as_of"], committee)
     try:
         yield snapshot.db, snapshot.at, {"position": snapshot.position, "at": snapshot.at.isoformat()}
     finally:

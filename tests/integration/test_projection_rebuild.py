@@ -62,6 +62,26 @@ def test_rebuilding_one_view_catches_it_up_alone_and_it_rejoins_the_others(
     assert worker.run_once() == 1  # one group again: the new event is read once for every view
 
 
+def test_rebuilding_the_status_view_drops_the_tables_earlier_versions_kept(worker: Worker, backend: str) -> None:
+    from projections.views.status import RETIRED
+
+    with worker.db.transaction(write=True) as cur:
+        for table in RETIRED:  # as an older Pantau left them
+            cur.execute(f"CREATE TABLE {table} (id TEXT PRIMARY KEY, committee TEXT NOT NULL)")
+    rebuild(worker, ["status"])
+    with worker.db.transaction() as cur:
+        for table in RETIRED:
+            assert not _table_exists(cur, table, worker.db.is_postgres)
+
+
+def _table_exists(cur: Any, table: str, postgres: bool) -> bool:
+    if postgres:
+        cur.execute("SELECT to_regclass(?) IS NOT NULL", (table,))
+    else:
+        cur.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+    return bool(cur.fetchone()[0])
+
+
 def test_rebuild_command_shows_progress_and_ends_at_the_log_end(
     runner: Any, worker: Worker, backend: str
 ) -> None:

@@ -53,6 +53,43 @@ def test_open_neutrality_complaint_and_pending_correction_are_counted(reads: Any
     assert "neutrality_complaint" in [a["reason"] for a in status["alerts"]]
 
 
+@pytest.mark.parametrize("batches", ["one batch", "a batch per write"])
+def test_an_amendment_shows_on_the_status_only_for_the_committees_latest_visit(
+    reads: Any, worker: Any, batches: str
+) -> None:
+    def post(path: str, body: dict[str, Any]) -> Any:
+        answer = reads.post(path, body)
+        if batches == "a batch per write":  # the amended visit is then found in the stored rows, not the batch
+            worker.catch_up()
+        return answer
+
+    body = visit_body(PPS)
+    older = post("/api/v1/visits", body)["record"]["id"]
+    latest = post("/api/v1/visits", visit_body(PPS))["record"]["id"]
+    all_yes = {"expected_version": 1, "reason": "salah isi", "checklist": dict.fromkeys(body["checklist"], True)}
+    post(f"/api/v1/visits/{older}/amend", all_yes)
+    status = reads.get(f"/api/v1/committees/{PPS}").json["status"]
+    assert (status["last_visit_id"], status["ready_items"], status["visits"]) == (latest, 4, 2)
+    post(f"/api/v1/visits/{latest}/amend", all_yes)
+    status = reads.get(f"/api/v1/committees/{PPS}").json["status"]
+    assert (status["last_visit_id"], status["ready_items"], status["total_items"]) == (latest, 8, 8)
+
+
+def test_closed_complaints_and_decided_corrections_no_longer_count(reads: Any) -> None:
+    complaint = reads.post("/api/v1/complaints", complaint_body(PPS))["record"]["id"]
+    correction = reads.post("/api/v1/corrections", correction_body(PPS))["record"]["id"]
+    reads.post(f"/api/v1/complaints/{complaint}/acknowledge", {"expected_version": 1}, role="ppk_officer")
+    reads.post(f"/api/v1/corrections/{correction}/verify", {"expected_version": 1})
+    status = reads.get(f"/api/v1/committees/{PPS}").json["status"]
+    assert (status["open_complaints"], status["pending_corrections"]) == ({"neutrality": 1}, 1)  # still open
+    decided = {"expected_version": 2, "reason": "sudah diperiksa"}
+    reads.post(f"/api/v1/complaints/{complaint}/dismiss", decided, role="kpu_admin")
+    reads.post(f"/api/v1/corrections/{correction}/approve", decided, role="kpu_admin")
+    status = reads.get(f"/api/v1/committees/{PPS}").json["status"]
+    assert (status["open_complaints"], status["pending_corrections"]) == ({}, 0)
+    assert [alert["reason"] for alert in status["alerts"]] == ["no_visit"]  # the neutrality alert is gone
+
+
 def test_complaint_queue_filters_by_status_category_and_committee(reads: Any) -> None:
     first = reads.post("/api/v1/complaints", complaint_body(PPS))
     reads.post("/api/v1/complaints", complaint_body(OTHER_PPS, category="logistics"), role="ppk_officer")

@@ -13,8 +13,7 @@ from projections.read import AlertRules
 from projections.read import status as queries
 from projections.timetravel import as_of
 from projections.views import parse_iso
-from projections.views.status import CommitteeStatus
-from projections.worker import Worker
+from projections.worker import Worker, status_views
 from server.domain.application import PantauApplication
 from server.domain.base import SYSTEM, Context
 from server.domain.checklist import CURRENT_CHECKLIST_VERSION, checklist
@@ -117,7 +116,7 @@ def test_as_of_any_cut_equals_the_live_projection_captured_at_that_point(ops: li
             captured[worker.log_end()] = live_answers(live)
 
         cut = data.draw(st.sampled_from(sorted(captured)), label="cut")
-        snapshot = as_of(app, live, [CommitteeStatus()], cut)
+        snapshot = as_of(app, live, status_views(), cut)
         try:
             with snapshot.db.transaction() as cur:
                 at = snapshot.at
@@ -132,7 +131,7 @@ def test_as_of_any_cut_equals_the_live_projection_captured_at_that_point(ops: li
         assert replayed == captured[cut]
 
         # Replaying only one committee's events (found through the audit view) gives the same answer for it.
-        narrow = as_of(app, live, [CommitteeStatus()], cut, PPS[0])
+        narrow = as_of(app, live, status_views(), cut, PPS[0])
         try:
             with narrow.db.transaction() as cur:
                 assert queries.committee_status(cur, PPS[0], "PPS", narrow.at, RULES) == captured[cut]["one"]
