@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from server.ledger.checkpoint import Checkpoint, sign_checkpoint, verifier_key_string
 from server.ledger.leaf import LeafMaker
 from server.ledger.merkle import MerkleAccumulator, leaf_hash
-from server.ledger.store import LedgerStore, StoredCheckpoint, StoredLeaf
+from server.ledger.store import NODE_MIN, LedgerStore, StoredCheckpoint, StoredLeaf
 
 log = logging.getLogger(__name__)
 _SYNC_CHUNK = 10_000
@@ -87,7 +87,10 @@ class LedgerFollower:
         self.policy = policy or CheckpointPolicy()
         self.batch_size = batch_size
         self.clock = clock
-        self._tree = MerkleAccumulator()
+        # The roots of the stored-size subtrees the tree completes, waiting for `_sync` to store them: so
+        # even a proof's first call after a restart reads O(log n) stored roots instead of hashing leaves.
+        self._completed: list[tuple[int, int, bytes]] = []
+        self._tree = MerkleAccumulator(on_complete=self._keep_node)
         self._last_position = 0
 
     @property
@@ -150,8 +153,14 @@ class LedgerFollower:
         overdue = self.clock() - latest.issued_at >= timedelta(minutes=self.policy.minutes)
         return pending >= self.policy.every or overdue
 
+    def _keep_node(self, start: int, size: int, root: bytes) -> None:
+        if size >= NODE_MIN:
+            self._completed.append((start, size, root))
+
     def _sync(self) -> None:
-        """Bring the in-memory tree level with the leaves table (O(n) once per process, then incremental)."""
+        """Bring the in-memory tree level with the leaves table (O(n) once per process, then incremental),
+        and store the roots of the large perfect subtrees it completed on the way (read from the table,
+        so they are the roots of the stored leaves, as `pantau ledger verify` checks)."""
         total = self.store.size()
         while self._tree.size < total:
             chunk = self.store.leaves(self._tree.size, min(total, self._tree.size + _SYNC_CHUNK))
@@ -162,3 +171,5 @@ class LedgerFollower:
                     raise RuntimeError(f"ledger_leaves has no leaf {self._tree.size}; run `pantau ledger verify`")
                 self._tree.append(leaf.leaf_hash)
                 self._last_position = leaf.position
+            self.store.add_nodes(self._completed)
+            self._completed.clear()

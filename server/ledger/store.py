@@ -138,10 +138,16 @@ class LedgerStore:
 
     def add_node(self, start: int, size: int, root: bytes) -> None:
         """Keep a perfect subtree root (two processes computing it at once computed the same)."""
+        self.add_nodes([(start, size, root)])
+
+    def add_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
+        """Keep perfect subtree roots given as (start, size, root), in one transaction."""
+        if not nodes:
+            return
         with self.db.transaction(write=True) as cur:
-            cur.execute(
+            cur.executemany(
                 "INSERT INTO ledger_nodes (start_index, size, node_hash) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (start, size, root.hex()),
+                [(start, size, root.hex()) for start, size, root in nodes],
             )
 
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:

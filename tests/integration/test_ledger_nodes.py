@@ -70,6 +70,38 @@ def test_a_second_proof_reads_stored_subtrees_not_leaves(store: Any, monkeypatch
     assert sum(read) < 2 * NODE_MIN + 64
 
 
+def test_the_follower_stores_subtree_roots_as_it_completes_them_so_even_the_first_proof_hashes_little(
+    store: Any, monkeypatch: Any
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from server.ledger.log import LedgerFollower, Signer
+
+    class NothingNew:
+        def select_notifications(self, start: int | None, limit: int) -> list[Any]:
+            return []
+
+    signer = Signer("pantau.test/ledger", Ed25519PrivateKey.generate())
+    LedgerFollower(NothingNew(), store, maker=None, signer=signer).catch_up()  # a restart: reads the table
+    aligned = {(start, size) for size in (NODE_MIN, 2 * NODE_MIN, 4 * NODE_MIN)
+               for start in range(0, LEAVES - size + 1, size)}
+    assert set(store.nodes()) == aligned
+    for (start, size), root in store.nodes().items():
+        assert root == root_from_leaf_hashes(store.hashes[start : start + size])
+    read: list[int] = []
+    leaves = store.leaves
+
+    def counting(start: int, stop: int) -> Any:
+        read.append(stop - start)
+        return leaves(start, stop)
+
+    monkeypatch.setattr(store, "leaves", counting)
+    monkeypatch.setattr(store, "add_node", lambda *_: pytest.fail("a proof had to compute a stored-size root"))
+    proof = inclusion_proof(StoredLeafHashes(store, LEAVES), 3, LEAVES)
+    assert proof == inclusion_proof(store.hashes, 3, LEAVES)
+    assert sum(read) < 2 * NODE_MIN + 64  # the first proof, not a second one
+
+
 def test_a_tampered_stored_subtree_root_is_caught_by_ledger_verify(
     runner: Any, settings: Settings, seeded: Any, backend: str
 ) -> None:
