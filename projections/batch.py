@@ -64,7 +64,7 @@ class Rows:
     """The rows of one table that one batch touches, keyed by the table's first column.
 
     `load` fetches the keys not yet seen in one query (a missing row is remembered as None, so it is
-    never asked for twice); `put` records a new or changed row; `flush` upserts the changed rows.
+    never asked for twice); `put` records a new or changed row; `flush` writes the changed rows.
     Rows written earlier in the batch are read back from here, not from the database.
     """
 
@@ -72,6 +72,7 @@ class Rows:
         self.table = table
         self._key = table.key
         self._rows: dict[Any, Row | None] = {}
+        self._stored: set[Any] = set()  # keys whose row the database holds (loaded, or written by a flush)
         self._changed: dict[Any, None] = {}  # an insertion-ordered set: rows are written in a stable order
 
     def load(self, cur: Cursor, keys: Iterable[Any]) -> None:
@@ -83,22 +84,32 @@ class Rows:
             self._rows[key] = None
         for values in select_in(cur, select, missing):
             self._rows[values[0]] = dict(zip(columns, values, strict=True))
+            self._stored.add(values[0])
 
     def get(self, key: Any) -> Row | None:
         """The row as the batch has left it so far; None if it does not exist (or was never loaded)."""
         return self._rows.get(key)
 
     def put(self, row: Row) -> None:
-        """A new row, or a changed one: written back by `flush`."""
+        """A new row, or a changed one: written back by `flush`. A row that `load` did not find (or was
+        never asked for) is new: the database must not hold its key."""
         key = row[self._key]
         self._rows[key] = row
         self._changed[key] = None
 
-    def flush(self, cur: Cursor, keep_existing: bool = False) -> None:
-        """Upsert every changed row in one statement (`keep_existing`: insert only the rows not yet stored)."""
-        rows = [self.table.values_of(row) for row in map(self._rows.get, self._changed) if row]
-        if keep_existing:
-            self.table.insert(cur, rows, keep_existing=True)
-        else:
-            self.table.upsert(cur, rows)
+    def flush(self, cur: Cursor) -> None:
+        """Write every changed row: the new ones appended (COPY on PostgreSQL), the stored ones upserted.
+
+        Most rows of a batch are new (a record is created once and changed a few times), and appending
+        them skips the upsert's conflict handling: on PostgreSQL, COPY instead of an INSERT over arrays
+        that psycopg builds in Python."""
+        new: list[tuple[Any, ...]] = []
+        changed: list[tuple[Any, ...]] = []
+        for key in self._changed:
+            row = self._rows[key]
+            if row is not None:
+                (changed if key in self._stored else new).append(self.table.values_of(row))
+        cur.append_many(self.table.name, self.table.columns, new)
+        self.table.upsert(cur, changed)
+        self._stored.update(self._changed)
         self._changed.clear()
