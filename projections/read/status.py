@@ -34,19 +34,13 @@ def _rows(cur: Cursor, where: str, params: list[Any], limit: int | None = None) 
     return [dict(zip(KEYS, row, strict=True)) for row in cur.fetchall()]
 
 
-def _with_counts(cur: Cursor, where: str, params: list[Any], now: datetime, rules: AlertRules,
-                 limit: int | None) -> list[dict[str, Any]]:
-    """Status rows matching a condition, each with its open complaints per category and pending corrections.
-
-    One statement (the rows, then the two kinds of counts for exactly those rows, as parts of a
-    UNION): one round trip and one snapshot. On PostgreSQL the three queries and the transaction
-    around them had cost five round trips, most of a committee read.
-    """
+def counts_statement(where: str, limit: int | None) -> str:
+    """The one statement of a status read (see `_with_counts`); its parameters are the condition's, then
+    the time before which a pending correction counts as overdue."""
     picked = f"SELECT {COLUMNS} FROM rm_status WHERE {where} ORDER BY code"  # noqa: S608 - fixed columns
     if limit is not None:
         picked += f" LIMIT {int(limit)}"
-    cutoff = iso(now - timedelta(days=rules.correction_wait_days))
-    cur.execute(
+    return (
         f"WITH picked AS ({picked}) "  # noqa: S608 - fixed columns and placeholders only
         f"SELECT 0, {COLUMNS} FROM picked "
         "UNION ALL SELECT 1, committee, category, NULL, NULL, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL "
@@ -56,9 +50,20 @@ def _with_counts(cur: Cursor, where: str, params: list[Any], now: datetime, rule
         "SUM(CASE WHEN requested_at < ? THEN 1 ELSE 0 END), NULL, NULL, NULL "
         f"FROM rm_corrections WHERE status IN ({_PENDING}) AND committee IN (SELECT code FROM picked) "
         "GROUP BY committee "
-        "ORDER BY 1, 2",
-        [*params, cutoff],
+        "ORDER BY 1, 2"
     )
+
+
+def _with_counts(cur: Cursor, where: str, params: list[Any], now: datetime, rules: AlertRules,
+                 limit: int | None) -> list[dict[str, Any]]:
+    """Status rows matching a condition, each with its open complaints per category and pending corrections.
+
+    One statement (the rows, then the two kinds of counts for exactly those rows, as parts of a
+    UNION): one round trip and one snapshot. On PostgreSQL the three queries and the transaction
+    around them had cost five round trips, most of a committee read.
+    """
+    cutoff = iso(now - timedelta(days=rules.correction_wait_days))
+    cur.execute(counts_statement(where, limit), [*params, cutoff])
     rows: dict[str, dict[str, Any]] = {}
     for part, *values in cur.fetchall():
         if part == 0:

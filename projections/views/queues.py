@@ -64,6 +64,8 @@ class ComplaintQueue(View):
     indexes = (
         "rm_complaints_position ON rm_complaints (position)",
         *(f"rm_complaints_{c} ON rm_complaints ({c}, position)" for c in ("committee", "parent", "status")),
+        # A committee status counts its open complaints by category from this index alone.
+        "rm_complaints_open ON rm_complaints (committee, status, category)",
     )
 
     def create_tables(self, cur: Cursor) -> None:
@@ -110,6 +112,8 @@ class CorrectionRegister(View):
     indexes = (
         "rm_corrections_position ON rm_corrections (position)",
         *(f"rm_corrections_{c} ON rm_corrections ({c}, position)" for c in ("committee", "parent", "status")),
+        # A committee status counts its pending corrections, and finds the oldest, from this index alone.
+        "rm_corrections_pending ON rm_corrections (committee, status, requested_at)",
     )
 
     def create_tables(self, cur: Cursor) -> None:

@@ -90,6 +90,23 @@ def test_closed_complaints_and_decided_corrections_no_longer_count(reads: Any) -
     assert [alert["reason"] for alert in status["alerts"]] == ["no_visit"]  # the neutrality alert is gone
 
 
+def test_a_status_read_counts_from_the_committees_own_index_entries(tmp_path: Any) -> None:
+    """Not from every open complaint in the country: at national scale that made a PPS read take 67 ms.
+    (SQLite's plans follow from the schema alone; PostgreSQL's depend on its statistics.)"""
+    from projections.db import Database
+    from projections.read.status import counts_statement
+    from projections.worker import create_schema, default_views
+
+    db = Database(sqlite_path=tmp_path / "readmodels.sqlite3")
+    create_schema(db, default_views())
+    with db.transaction() as cur:
+        cur.execute("EXPLAIN QUERY PLAN " + counts_statement("code = ?", None), [PPS, "2026-11-28T00:00:00Z"])
+        plan = " | ".join(str(row[-1]) for row in cur.fetchall())
+    db.close()
+    assert "COVERING INDEX rm_complaints_open (committee=? AND status=?)" in plan, plan
+    assert "COVERING INDEX rm_corrections_pending (committee=? AND status=?)" in plan, plan
+
+
 def test_complaint_queue_filters_by_status_category_and_committee(reads: Any) -> None:
     first = reads.post("/api/v1/complaints", complaint_body(PPS))
     reads.post("/api/v1/complaints", complaint_body(OTHER_PPS, category="logistics"), role="ppk_officer")
