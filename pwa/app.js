@@ -223,9 +223,39 @@ async function logout() {
 }
 
 // --- a new version waits until the officer agrees (or the next launch); never mid-form ----------------
+// A phone on a bad network may lose the worker script or a shell file while installing: the install then
+// fails, and the app would not open offline before its next launch. Try again, with growing pauses,
+// for as long as the page is open.
+const INSTALL_RETRY_FIRST_MS = 2000;
+const INSTALL_RETRY_MAX_MS = 60000;
+
+async function installWorker() {
+  for (let pause = INSTALL_RETRY_FIRST_MS; ; pause = Math.min(2 * pause, INSTALL_RETRY_MAX_MS)) {
+    try {
+      const registered = await navigator.serviceWorker.register('/sw.js', { type: 'module' });
+      if (await installed(registered)) return registered;
+    } catch { /* the worker script did not arrive */ }
+    await new Promise(resolve => setTimeout(resolve, pause));
+  }
+}
+
+// Whether the registration ends up with a worker that installed (true) or its install failed (false).
+function installed(registered) {
+  const worker = registered.installing;
+  if (!worker) return Promise.resolve(Boolean(registered.active || registered.waiting));
+  return new Promise(resolve => {
+    const settle = () => {
+      if (worker.state === 'redundant') resolve(Boolean(registered.active || registered.waiting));
+      else if (worker.state !== 'installing') resolve(true);
+    };
+    worker.addEventListener('statechange', settle);
+    settle();  // it may have got there already
+  });
+}
+
 async function registerWorker() {
   if (!('serviceWorker' in navigator)) return;
-  registration = await navigator.serviceWorker.register('/sw.js', { type: 'module' });
+  registration = await installWorker();
   const offer = () => { $('#update').hidden = !(registration.waiting && navigator.serviceWorker.controller); };
   offer();
   registration.addEventListener('updatefound', () => registration.installing?.addEventListener('statechange', offer));

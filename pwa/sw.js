@@ -4,7 +4,7 @@
 import { sendAll } from './outbox.js';
 import './push-sw.js';  // Web Push handlers (another issue's file; imported scripts update with this worker)
 
-const VERSION = '39c0a77ff843';
+const VERSION = 'b15d835babdf';
 const CACHE = 'pantau-shell-' + VERSION;
 const SHELL = ['/', '/index.html', '/app.css', '/app.js', '/db.js', '/outbox.js', '/forms.js', '/i18n.js', '/push.js',
   '/manifest.webmanifest', '/icons/icon-192.png', '/icons/icon-512.png'];

@@ -96,7 +96,10 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length",
 class CuttingProxy(ThreadingHTTPServer):
     """Forwards to the server; for the next `cuts` report POSTs it waits for the server's answer, then
     closes the phone's connection without passing the answer on. Every response closes its connection,
-    so the browser never silently retries on a reused socket: any retry is the app's own."""
+    so the browser never silently retries on a reused socket: any retry is the app's own.
+
+    `refusals` (path -> count) answers that many of a service worker's downloads of a path with 503
+    (`refused` lists them): a shell file lost while the worker installs."""
 
     daemon_threads = True
 
@@ -106,6 +109,8 @@ class CuttingProxy(ThreadingHTTPServer):
         self.cut_endings = REPORT_COLLECTIONS  # which POSTs (by the path's last segment) may lose their answer
         self.cut_paths: list[str] = []
         self.posts: list[tuple[str, bytes]] = []
+        self.refusals: dict[str, int] = {}
+        self.refused: list[str] = []
         self.lock = threading.Lock()
         super().__init__(("127.0.0.1", free_port()), _Forward)
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
@@ -120,6 +125,15 @@ class CuttingProxy(ThreadingHTTPServer):
                 return True
             return False
 
+    def take_refusal(self, method: str, path: str, destination: str | None) -> bool:
+        with self.lock:
+            # A worker's fetch() has no destination ("empty"); the page's own stylesheet or script has one.
+            if method == "GET" and destination == "empty" and self.refusals.get(path, 0) > 0:
+                self.refusals[path] -= 1
+                self.refused.append(path)
+                return True
+            return False
+
 
 class _Forward(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -129,6 +143,13 @@ class _Forward(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.command == "POST":
             self.server.posts.append((self.path, body))
+        self.close_connection = True
+        if self.server.take_refusal(self.command, self.path, self.headers.get("Sec-Fetch-Dest")):
+            self.send_response_only(503)
+            self.send_header("Content-Length", "0")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            return
         upstream = http.client.HTTPConnection("127.0.0.1", self.server.upstream_port, timeout=30)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         upstream.request(self.command, self.path, body=body or None, headers=headers)

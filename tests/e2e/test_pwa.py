@@ -204,6 +204,25 @@ def wait_for_service_worker(page: Page) -> None:
         ) from None
 
 
+def test_a_shell_file_lost_while_the_worker_installs_is_fetched_again_without_a_relaunch(
+    page: Page, live: LiveServer
+) -> None:
+    proxy = CuttingProxy(live.port)
+    proxy.refusals["/app.css"] = 1  # the worker's copy for its cache, not the page's own stylesheet
+    try:
+        page.goto(proxy.url)
+        # The first install fails (cache.addAll refuses a 503); the app installs again after a pause, and the
+        # new worker takes control of this very page: it opens offline from now on, no relaunch needed.
+        try:
+            wait_for(lambda: page.evaluate("navigator.serviceWorker.controller !== null"))
+        except AssertionError:
+            raise AssertionError(f"no worker took control: {page.evaluate(REGISTRATION_STATE)}") from None
+        assert proxy.refused == ["/app.css"]
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+
 def reports(page: Page) -> list[dict[str, str]]:
     return page.eval_on_selector_all("#report-list li[data-id]", "els => els.map(e => ({...e.dataset}))")
 
