@@ -17,7 +17,18 @@ from typing import Any
 from server.config import Settings
 from server.domain.base import SYSTEM
 from server.services import build_application
-from tests.bench.common import RESULTS_DIR, Figure, Results, children, peak_rss_mb, percentile, server_env, store
+from tests.bench.common import (
+    RESULTS_DIR,
+    Figure,
+    Results,
+    children,
+    cpu_seconds,
+    peak_rss_mb,
+    percentile,
+    postgres_pids,
+    server_env,
+    store,
+)
 from tests.bench.load import LoadResult, Officers, run_load
 from tests.e2e.processes import call, free_port, pantau_command, start, stop, wait_until_healthy
 
@@ -212,14 +223,24 @@ def summarise_profile(raw: Path, top: int = 25) -> str:
 
 
 def alternating(
-    sides: dict[str, str], kind: str, officers: Officers, connections: int, seconds: float, rounds: int
+    sides: dict[str, str], kind: str, officers: Officers, connections: int, seconds: float, rounds: int,
+    masters: dict[str, int] | None = None,
 ) -> tuple[dict[str, LoadResult], dict[str, int]]:
     """Each side in turn, `rounds` times, so that load from elsewhere on the machine hits both alike;
-    the round with the median throughput stands for each side. Also the requests counted per side."""
+    the round with the median throughput stands for each side. Also the requests counted per side.
+
+    With `masters` (side -> gunicorn master pid), each result also carries the CPU its web processes and
+    the machine's PostgreSQL processes spent per request during that run (`cpu_us`)."""
     runs: dict[str, list[LoadResult]] = {name: [] for name in sides}
     for _ in range(rounds):
         for name, base in sides.items():
-            runs[name].append(run_load(base, kind, officers, connections, seconds))
+            web = [masters[name], *children(masters[name])] if masters else []
+            before = (cpu_seconds(web), cpu_seconds(postgres_pids()))
+            result = run_load(base, kind, officers, connections, seconds)
+            after = (cpu_seconds(web), cpu_seconds(postgres_pids()))
+            if masters and result.requests:
+                result.cpu_us = tuple((a - b) / result.requests * 1e6 for a, b in zip(after, before, strict=True))
+            runs[name].append(result)
     medians = {name: sorted(found, key=lambda r: r.rps)[len(found) // 2] for name, found in runs.items()}
     return medians, {name: sum(r.requests for r in found) for name, found in runs.items()}
 
@@ -240,7 +261,7 @@ def run(
         officers = seed_and_login(settings)
         with (
             served(OURS, settings, log_dir, f"pantau-{backend}") as (base, process),
-            served(BARE, bare_settings, log_dir, f"bare-{backend}") as (bare_base, _),
+            served(BARE, bare_settings, log_dir, f"bare-{backend}") as (bare_base, bare_process),
         ):
             sides = {"ours": base, "bare": bare_base}
             for side in sides.values():  # warm caches and pools on both
@@ -263,7 +284,8 @@ def run(
                 return
             for side in sides.values():
                 run_load(side, "read", officers, connections, 1.0)
-            reads, _ = alternating(sides, "read", officers, connections, seconds, rounds)
+            masters = {"ours": process.pid, "bare": bare_process.pid}
+            reads, _ = alternating(sides, "read", officers, connections, seconds, rounds, masters)
             web_peak = web_worker_peak_mb(process.pid)
             lag = projection_lag(base, settings, officers, connections, seconds, log_dir)
             if do_profile and not PY_SPY.exists():
@@ -334,6 +356,13 @@ def run(
     )
     results.add(Figure("read", backend, "GET p50 latency", read.p50_ms, bare_read.p50_ms, "ms", higher_is_better=False))
     results.add(Figure("read", backend, "GET p99 latency", read.p99_ms, bare_read.p99_ms, "ms", higher_is_better=False))
+    # Where a read's time goes on these two shared cores: the web processes' CPU, and the database's.
+    if read.cpu_us and bare_read.cpu_us:
+        results.add(Figure("read", backend, "GET CPU per request, web processes", read.cpu_us[0], bare_read.cpu_us[0],
+                           "us", higher_is_better=False))
+        if backend == "postgres":
+            results.add(Figure("read", backend, "GET CPU per request, PostgreSQL", read.cpu_us[1], bare_read.cpu_us[1],
+                               "us", higher_is_better=False, note="all server processes on the machine"))
     lags = lag["lags"]
     if lags:
         note = f"{len(lags)} events at {lag['load'].rps:,.0f} req/s with the worker running"

@@ -57,6 +57,11 @@ def scales(results: Results, names: list[str]) -> list[dict[str, Any]]:
         results.add(
             Figure("scale", "sqlite", f"{label} full rebuild", found["rebuild_s"], None, "s", higher_is_better=False)
         )
+        # The same ratio as the projection row, per size: what a larger log costs per event.
+        results.add(
+            Figure("scale", "sqlite", f"{label} rebuild vs bare decode", found["rebuild_events_per_s"],
+                   found["bare_events_per_s"], "events/s")
+        )
         status = found["reads"].get("pps_status_readmodel", {})
         if "p99_ms" in status:
             results.add(

@@ -31,6 +31,7 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_us: tuple[float, float] | None = None  # (web processes, PostgreSQL) CPU per request, when measured
 
     @property
     def rps(self) -> float:
