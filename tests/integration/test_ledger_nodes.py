@@ -53,9 +53,8 @@ def test_proofs_from_stored_subtrees_equal_the_plain_computation(store: Any) -> 
     assert stored_nodes(store) > 0  # the whole subtrees went into ledger_nodes
 
 
-def test_a_second_proof_reads_stored_subtrees_not_leaves(store: Any, monkeypatch: Any) -> None:
-    size = LEAVES
-    first = inclusion_proof(StoredLeafHashes(store, size), 3, size)
+def count_leaf_reads(store: LedgerStore, monkeypatch: Any) -> list[int]:
+    """From now on, how many leaves each read of the store asks for."""
     read: list[int] = []
     leaves = store.leaves
 
@@ -64,6 +63,13 @@ def test_a_second_proof_reads_stored_subtrees_not_leaves(store: Any, monkeypatch
         return leaves(start, stop)
 
     monkeypatch.setattr(store, "leaves", counting)
+    return read
+
+
+def test_a_second_proof_reads_stored_subtrees_not_leaves(store: Any, monkeypatch: Any) -> None:
+    size = LEAVES
+    first = inclusion_proof(StoredLeafHashes(store, size), 3, size)
+    read = count_leaf_reads(store, monkeypatch)
     again = inclusion_proof(StoredLeafHashes(store, size), 3, size)
     assert again == first
     # Only the small subtrees next to the leaf and along the ragged edge are hashed from leaves now.
@@ -88,14 +94,7 @@ def test_the_follower_stores_subtree_roots_as_it_completes_them_so_even_the_firs
     assert set(store.nodes()) == aligned
     for (start, size), root in store.nodes().items():
         assert root == root_from_leaf_hashes(store.hashes[start : start + size])
-    read: list[int] = []
-    leaves = store.leaves
-
-    def counting(start: int, stop: int) -> Any:
-        read.append(stop - start)
-        return leaves(start, stop)
-
-    monkeypatch.setattr(store, "leaves", counting)
+    read = count_leaf_reads(store, monkeypatch)
     monkeypatch.setattr(store, "add_node", lambda *_: pytest.fail("a proof had to compute a stored-size root"))
     proof = inclusion_proof(StoredLeafHashes(store, LEAVES), 3, LEAVES)
     assert proof == inclusion_proof(store.hashes, 3, LEAVES)
