@@ -7,6 +7,7 @@ import os
 import random
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -47,14 +48,7 @@ def run(results: Results, leaves: int, proof_sizes: list[int]) -> None:
     for size in proof_sizes:
         tree = [hashlib.sha256(i.to_bytes(8, "big")).digest() for i in range(size)]
         root = root_from_leaf_hashes(tree)
-        times = []
-        for _ in range(3 if size >= 10**6 else 10):
-            index = rng.randrange(size)
-            started = time.perf_counter()
-            proof = inclusion_proof(tree, index, size)
-            times.append(time.perf_counter() - started)
-            verify_inclusion(tree[index], index, size, proof, root)
-        times.sort()
+        times = timed_proofs(tree, tree, root, rng, 3 if size >= 10**6 else 10)
         started = time.perf_counter()
         root_from_leaf_hashes(tree)
         full_root = time.perf_counter() - started
@@ -71,6 +65,21 @@ def run(results: Results, leaves: int, proof_sizes: list[int]) -> None:
             )
         )
         results.add(stored_proofs(tree, root, full_root, rng))
+
+
+def timed_proofs(hashes: Sequence[bytes], tree: list[bytes], root: bytes, rng: random.Random, count: int
+                 ) -> list[float]:
+    """Seconds for `count` inclusion proofs at random leaves, computed from `hashes` (the plain list or
+    the stored ledger), each checked against the tree's root; sorted."""
+    size = len(tree)
+    times = []
+    for _ in range(count):
+        index = rng.randrange(size)
+        started = time.perf_counter()
+        proof = inclusion_proof(hashes, index, size)
+        times.append(time.perf_counter() - started)
+        verify_inclusion(tree[index], index, size, proof, root)
+    return sorted(times)
 
 
 class _NothingNew:
@@ -97,15 +106,8 @@ def stored_proofs(tree: list[bytes], root: bytes, full_root_s: float, rng: rando
         started = time.perf_counter()
         inclusion_proof(StoredLeafHashes(store, size), 0, size)
         first = time.perf_counter() - started
-        times = []
-        for _ in range(20):
-            index = rng.randrange(size)
-            started = time.perf_counter()
-            proof = inclusion_proof(StoredLeafHashes(store, size), index, size)
-            times.append(time.perf_counter() - started)
-            verify_inclusion(tree[index], index, size, proof, root)
+        times = timed_proofs(StoredLeafHashes(store, size), tree, root, rng, 20)
         db.close()
-    times.sort()
     return Figure(
         "ledger",
         "-",
