@@ -26,22 +26,22 @@ _OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)  # domain constants
 _PENDING = ", ".join(f"'{status}'" for status in PENDING_STATUSES)
 
 
-def _rows(cur: Cursor, where: str, params: list[Any], limit: int | None = None) -> list[dict[str, Any]]:
+def _picked(where: str, limit: int | None) -> str:
+    """The status rows matching a condition, in code order, at most `limit`."""
     sql = f"SELECT {COLUMNS} FROM rm_status WHERE {where} ORDER BY code"  # noqa: S608 - fixed columns
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    cur.execute(sql, params)
+    return sql if limit is None else f"{sql} LIMIT {int(limit)}"
+
+
+def _rows(cur: Cursor, where: str, params: list[Any], limit: int | None = None) -> list[dict[str, Any]]:
+    cur.execute(_picked(where, limit), params)
     return [dict(zip(KEYS, row, strict=True)) for row in cur.fetchall()]
 
 
 def counts_statement(where: str, limit: int | None) -> str:
     """The one statement of a status read (see `_with_counts`); its parameters are the condition's, then
     the time before which a pending correction counts as overdue."""
-    picked = f"SELECT {COLUMNS} FROM rm_status WHERE {where} ORDER BY code"  # noqa: S608 - fixed columns
-    if limit is not None:
-        picked += f" LIMIT {int(limit)}"
     return (
-        f"WITH picked AS ({picked}) "  # noqa: S608 - fixed columns and placeholders only
+        f"WITH picked AS ({_picked(where, limit)}) "  # noqa: S608 - fixed columns and placeholders only
         f"SELECT 0, {COLUMNS} FROM picked "
         "UNION ALL SELECT 1, committee, category, NULL, NULL, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL "
         f"FROM rm_complaints WHERE status IN ({_OPEN}) AND committee IN (SELECT code FROM picked) "
