@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.common import RESULTS_DIR, Figure, Results, postgres_database, run_json
-from tests.bench.national import NATIONAL
 
 
 def generate_and_measure(scale: str, backend: str) -> dict[str, Any]:
@@ -97,20 +96,6 @@ def scales(results: Results, names: list[str]) -> list[dict[str, Any]]:
                 "MiB",
                 higher_is_better=False,
             )
-        )
-    national = [r for r in rows if r["name"].startswith("national:")]
-    if national:
-        sample = national[-1]
-        factor = NATIONAL["pps"] / sample["pps"]
-        first = rows[0]
-        results.extra["national_extrapolation"] = (
-            f"EXTRAPOLATED, not measured: the national sample `{sample['name']}` holds {sample['pps']:,} of "
-            f"{NATIONAL['pps']:,} PPS ({sample['events']:,} events); the whole country would hold about "
-            f"{sample['events'] * factor:,.0f} events. Rebuild speed fell with size, from "
-            f"{first['rebuild_events_per_s']:,.0f} events/s at {first['name']} to "
-            f"{sample['rebuild_events_per_s']:,.0f} events/s at {sample['name']}, so scaling linearly from the sample "
-            f"gives lower bounds only: generation >= ~{sample['generate_s'] * factor / 60:.0f} min, full rebuild "
-            f">= ~{sample['rebuild_s'] * factor / 60:.0f} min on this machine (one worker, SQLite)."
         )
     write_chart(rows, RESULTS_DIR / "scale.svg")
     results.extra["scale_rows"] = [
