@@ -61,11 +61,14 @@ class Table:
 
 
 class Rows:
-    """The rows of one table that one batch touches, keyed by the table's first column.
+    """The rows of one table that a view's batches touch, keyed by the table's first column.
 
     `load` fetches the keys not yet seen in one query (a missing row is remembered as None, so it is
     never asked for twice); `put` records a new or changed row; `flush` writes the changed rows.
-    Rows written earlier in the batch are read back from here, not from the database.
+    Rows written earlier are read back from here, not from the database, until `forget`: the worker
+    forgets before every batch it reads and writes in one transaction, the pipeline (projections/pipeline.py)
+    only once everything it sent is committed, because until then this buffer is the only place that
+    holds what its earlier batches wrote.
     """
 
     def __init__(self, table: Table) -> None:
@@ -85,6 +88,16 @@ class Rows:
         for values in select_in(cur, select, missing):
             self._rows[values[0]] = dict(zip(columns, values, strict=True))
             self._stored.add(values[0])
+
+    def forget(self) -> None:
+        """Drop every remembered row: the next batch reads what it needs from the database again."""
+        self._rows.clear()
+        self._stored.clear()
+        self._changed.clear()
+
+    def remembered(self) -> list[Row]:
+        """The rows this buffer holds (those it found or wrote), as they stand now."""
+        return [row for row in self._rows.values() if row is not None]
 
     def get(self, key: Any) -> Row | None:
         """The row as the batch has left it so far; None if it does not exist (or was never loaded)."""

@@ -12,15 +12,16 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 
 from projections import tracking
-from projections.db import Database
+from projections.commit import commit_batch
+from projections.db import MEMORY, Database
+from projections.pipeline import Pipeline
 from projections.reader import read_batch
-from projections.views import View
+from projections.views import Item, View
 from projections.views.audit import AuditTrail
 from projections.views.committees import CommitteeDirectory
 from projections.views.queues import ComplaintQueue, CorrectionRegister
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 RETRY_FIRST_SECONDS = 0.1
 RETRY_MAX_SECONDS = 5.0
 SCHEMA_ATTEMPTS = 5
+PIPELINE_MIN_BATCHES = 8  # a catch-up at least this many batches long uses the writer process
 
 STATUS_CREATE = (
     "CREATE TABLE IF NOT EXISTS rm_worker_status ("
@@ -97,53 +99,82 @@ class Worker:
 
     def run_once(self) -> int:
         """Apply one batch to the views furthest behind; the number of events applied."""
+        return self._advance(*self._furthest_behind())
+
+    def _furthest_behind(self) -> tuple[list[View], int, int | None]:
+        """The views at the lowest position, that position, and where the next group stands (None if
+        they are the only group): they stop there, so the laggards land exactly on it and merge."""
         groups: dict[int, list[View]] = {}
         positions = self.positions()
         for view in self.views:
             groups.setdefault(positions[view.name], []).append(view)
         ordered = sorted(groups)
         start = ordered[0]
-        # Stop where the next group stands, so the laggards land exactly on it and merge.
-        stop = ordered[1] if len(ordered) > 1 else None
-        return self._advance(groups[start], start, stop)
+        return groups[start], start, ordered[1] if len(ordered) > 1 else None
 
-    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
-        """Apply batches until every view has reached the end of the log."""
+    def catch_up(self, progress: Callable[[int], None] | None = None, stop: Callable[[], bool] = lambda: False) -> int:
+        """Apply batches until every view has reached the end of the log.
+
+        Far behind (a rebuild, a restart after downtime), a writer process commits batches while this
+        one projects the next (projections/pipeline.py); until it has started, and for the last few
+        batches, the worker goes on alone."""
         total = 0
-        while True:
-            applied = self.run_once()
-            if applied == 0 and min(self.positions().values(), default=0) >= self.log_end():
-                return total
-            total += applied
-            if progress is not None and applied:
-                progress(applied)
+        pipeline = Pipeline(self.db) if self._pipeline_worthwhile() else None
+        try:
+            while not stop():
+                views, start, until = self._furthest_behind()
+                if pipeline is not None and pipeline.ready():
+                    applied = pipeline.run(self, views, start, until, progress, stop)
+                    pipeline.close()
+                    pipeline = None
+                    total += applied
+                    continue
+                applied = self._advance(views, start, until)
+                if applied == 0 and min(self.positions().values(), default=0) >= self.log_end():
+                    return total
+                total += applied
+                if progress is not None and applied:
+                    progress(applied)
+        finally:
+            if pipeline is not None:
+                pipeline.close()
+        return total
+
+    def _pipeline_worthwhile(self) -> bool:
+        """A separate writer pays for its start (a fresh interpreter) only over many batches, and an
+        in-memory database (time travel) cannot be shared with another process."""
+        if self.db.sqlite_path is not None and str(self.db.sqlite_path) == MEMORY:
+            return False
+        behind = self.log_end() - min(self.positions().values(), default=0)
+        return behind >= PIPELINE_MIN_BATCHES * self.batch_size
 
     def log_end(self) -> int:
         """The last position in the log (0 when empty)."""
         return self.application.recorder.max_notification_id() or 0
 
+    def wanted(self, views: Sequence[View]) -> frozenset[type] | None:
+        """The event classes a group of views listens to; None if one of them wants every event."""
+        return _wanted(views)
+
+    @staticmethod
+    def items_for(view: View, items: list[Item]) -> list[Item]:
+        """The batch's events this view listens to."""
+        return items if view.events is None else [i for i in items if type(i[1]) in view.events]
+
     def _advance(self, views: list[View], start: int, stop: int | None) -> int:
         batch = read_batch(self.application, start, stop, self.batch_size, _wanted(views))
         if batch is None:
             return 0
-        names = [view.name for view in views]
-        with self.db.transaction(write=True) as cur:
-            if self.db.is_postgres:
-                # Without waiting for the WAL flush: a server crash may lose the last batches, rows and
-                # positions together (same transaction), so the worker simply applies them again. Nothing
-                # is ever half-applied or applied twice. Only here: the ledger and the push outbox commit durably.
-                cur.execute("SET LOCAL synchronous_commit = off")
-            tracking.lock(cur, names)
-            current = tracking.positions(cur)
-            if any(current.get(name, 0) != start for name in names):
-                # Another worker or a rebuild moved these views meanwhile: nothing applied, look again.
-                return 0
+
+        def apply(cur: Any) -> None:
             for view in views:
-                items = batch.items if view.events is None else [i for i in batch.items if type(i[1]) in view.events]
-                view.apply_batch(cur, items)
-            tracking.advance_all(cur, names, batch.last_position)
-            record_lag(cur, batch.last_position, batch.last_time)
-        return batch.size
+                view.forget()  # read inside this transaction, after the lock: nothing remembered is trusted
+                view.apply_batch(cur, self.items_for(view, batch.items))
+
+        committed = commit_batch(self.db, [view.name for view in views], start, batch.last_position,
+                                 batch.last_time, apply)
+        # Not committed: another worker or a rebuild moved these views meanwhile; the caller looks again.
+        return batch.size if committed else 0
 
     def run_forever(self, stop: Callable[[], bool] = lambda: False, idle_seconds: float = 0.05) -> None:
         """Poll the log until `stop()` says so; short idle polls keep projection lag low.
@@ -155,7 +186,7 @@ class Worker:
         pause = RETRY_FIRST_SECONDS
         while not stop():
             try:
-                applied = self.run_once()
+                applied = self.catch_up(stop=stop) if self._pipeline_worthwhile() else self.run_once()
             except Exception:
                 log.exception("projection batch failed and was rolled back; retrying in %.1fs", pause)
                 time.sleep(pause)
@@ -174,15 +205,3 @@ def _wanted(views: Sequence[View]) -> frozenset[type] | None:
             return None
         wanted |= view.events
     return frozenset(wanted)
-
-
-def record_lag(cur: Any, position: int, event_time: datetime) -> None:
-    """How long the newest applied event took from being saved to being visible in the read models."""
-    now = datetime.now(UTC)
-    lag_ms = max(0, int((now - event_time).total_seconds() * 1000))
-    cur.execute(
-        "INSERT INTO rm_worker_status (id, last_position, last_lag_ms, updated_at) VALUES (1, ?, ?, ?) "
-        "ON CONFLICT (id) DO UPDATE SET last_position = excluded.last_position, "
-        "last_lag_ms = excluded.last_lag_ms, updated_at = excluded.updated_at",
-        (position, lag_ms, now.isoformat()),
-    )

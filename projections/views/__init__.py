@@ -70,6 +70,9 @@ class View:
         """Change the rows for a batch of events, in log order (views write each table once per batch)."""
         raise NotImplementedError
 
+    def forget(self) -> None:
+        """Drop whatever rows the view remembers from earlier batches (see projections.batch.Rows)."""
+
     def drop(self, cur: Cursor) -> None:
         """Remove every table of this view (for a rebuild from zero)."""
         for table in self.tables:

@@ -49,6 +49,13 @@ class AuditTrail(View):
         for column in ("committee", "committee_parent", "actor", "event_type", "recorded_at")
     )
 
+    def __init__(self) -> None:
+        # Record -> the committee its first event named, for records begun since the last `forget`.
+        self._first: dict[str, str | None] = {}
+
+    def forget(self) -> None:
+        self._first.clear()
+
     def create_tables(self, cur: Cursor) -> None:
         AUDIT.create(cur)
         # Also the aggregate filter's index, but built with the table: the view itself looks records up by it.
@@ -60,9 +67,10 @@ class AuditTrail(View):
         cur.execute("DROP TABLE IF EXISTS rm_audit_records")
 
     def apply_batch(self, cur: Cursor, items: Sequence[Item]) -> None:
-        """One insert per batch; the committees of records begun in earlier batches read in one query."""
+        """One insert per batch; the committees of records begun in earlier batches (and not remembered)
+        read in one query."""
         # A record's first event names its committee; its later events inherit it.
-        first: dict[str, str | None] = {}
+        first = self._first
         facts: list[tuple[str, str | None]] = []  # (aggregate id, committee the event names itself)
         earlier: list[str] = []
         for _, event in items:
@@ -73,7 +81,8 @@ class AuditTrail(View):
             elif not own and aggregate_id not in first:
                 earlier.append(aggregate_id)
             facts.append((aggregate_id, own))
-        first.update(_first_committees(cur, earlier))
+        found = _first_committees(cur, earlier)
+        first.update((record, found.get(record)) for record in earlier)
         rows: list[tuple[Any, ...]] = []
         for (position, event), (aggregate_id, own) in zip(items, facts, strict=True):
             committee = own or first.get(aggregate_id)

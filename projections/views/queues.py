@@ -35,11 +35,10 @@ COMPLAINT_COLUMNS = COMPLAINTS.columns
 CORRECTION_COLUMNS = CORRECTIONS.columns
 
 
-def _changes(cur: Cursor, table: Table, items: Sequence[Item], created: type, steps: dict[type, str]
-             ) -> tuple[Rows, list[tuple[int, Any, str]]]:
-    """The table's rows this batch changes (those created before it loaded in one query), and the
-    batch's events about them as (position, event, record id)."""
-    rows = Rows(table)
+def _changes(cur: Cursor, rows: Rows, items: Sequence[Item], created: type, steps: dict[type, str]
+             ) -> list[tuple[int, Any, str]]:
+    """Load the rows this batch changes (those created before it and not remembered, in one query);
+    the batch's events about them as (position, event, record id)."""
     new: set[str] = set()
     earlier: list[str] = []
     relevant: list[tuple[int, Any, str]] = []
@@ -53,7 +52,7 @@ def _changes(cur: Cursor, table: Table, items: Sequence[Item], created: type, st
             elif record not in new:
                 earlier.append(record)
     rows.load(cur, earlier)
-    return rows, relevant
+    return relevant
 
 
 class ComplaintQueue(View):
@@ -68,11 +67,18 @@ class ComplaintQueue(View):
         "rm_complaints_open ON rm_complaints (committee, status, category)",
     )
 
+    def __init__(self) -> None:
+        self._rows = Rows(COMPLAINTS)
+
     def create_tables(self, cur: Cursor) -> None:
         COMPLAINTS.create(cur)
 
+    def forget(self) -> None:
+        self._rows.forget()
+
     def apply_batch(self, cur: Cursor, items: Sequence[Item]) -> None:
-        rows, changes = _changes(cur, COMPLAINTS, items, Complaint.Filed, COMPLAINT_STATUS)
+        rows = self._rows
+        changes = _changes(cur, rows, items, Complaint.Filed, COMPLAINT_STATUS)
         for position, event, record in changes:
             if type(event) is Complaint.Filed:
                 rows.put(self._filed(position, event, record))
@@ -116,11 +122,18 @@ class CorrectionRegister(View):
         "rm_corrections_pending ON rm_corrections (committee, status, requested_at)",
     )
 
+    def __init__(self) -> None:
+        self._rows = Rows(CORRECTIONS)
+
     def create_tables(self, cur: Cursor) -> None:
         CORRECTIONS.create(cur)
 
+    def forget(self) -> None:
+        self._rows.forget()
+
     def apply_batch(self, cur: Cursor, items: Sequence[Item]) -> None:
-        rows, changes = _changes(cur, CORRECTIONS, items, RegistrationCorrection.Requested, CORRECTION_STATUS)
+        rows = self._rows
+        changes = _changes(cur, rows, items, RegistrationCorrection.Requested, CORRECTION_STATUS)
         for position, event, record in changes:
             if type(event) is RegistrationCorrection.Requested:
                 rows.put(self._requested(position, event, record))

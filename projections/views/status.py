@@ -48,8 +48,8 @@ def _checklist_keys(version: int) -> tuple[str, ...] | None:
 class _Batch:
     """The status rows one batch touches: loaded in one query, changed in memory, written once."""
 
-    def __init__(self, cur: Cursor, items: Sequence[Item]) -> None:
-        self.status = Rows(STATUS)
+    def __init__(self, cur: Cursor, items: Sequence[Item], status: Rows) -> None:
+        self.status = status
         # (handler, event, record id) for the events this view handles, in log order.
         self.changes: list[tuple[Callable[[_Batch, Any, str], None], Any, str]] = []
         # Visit -> its committee, for the visits an amendment may concern: those recorded in this batch,
@@ -72,7 +72,7 @@ class _Batch:
                 self.visit_committee[record] = event.committee
             elif record not in self.visit_committee:
                 amended.append(record)
-        self.visit_committee.update(_latest_visit_committees(cur, amended))
+        self.visit_committee.update(_latest_visit_committees(cur, amended, status))
         codes.update(self.visit_committee[visit] for visit in amended if visit in self.visit_committee)
         self.status.load(cur, codes)
 
@@ -117,9 +117,23 @@ class _Batch:
         self.status.put(row)
 
 
-def _latest_visit_committees(cur: Cursor, visit_ids: list[str]) -> dict[str, str]:
-    """For the given visits that are some committee's latest, that committee."""
-    return dict(select_in(cur, "SELECT last_visit_id, code FROM rm_status WHERE last_visit_id IN", visit_ids))
+def _latest_visit_committees(cur: Cursor, visit_ids: list[str], status: Rows) -> dict[str, str]:
+    """For the given visits that are some committee's latest, that committee.
+
+    A row the buffer remembers is newer than the database's (it may hold writes not yet committed), so
+    it answers for its committee, and the database answers only for committees the buffer does not hold."""
+    if not visit_ids:
+        return {}
+    wanted = set(visit_ids)
+    remembered = status.remembered()
+    held = {row["code"] for row in remembered}
+    found = {
+        visit: code
+        for visit, code in select_in(cur, "SELECT last_visit_id, code FROM rm_status WHERE last_visit_id IN", visit_ids)
+        if code not in held
+    }
+    found.update((row["last_visit_id"], row["code"]) for row in remembered if row["last_visit_id"] in wanted)
+    return found
 
 
 HANDLERS: dict[type, Callable[[_Batch, Any, str], None]] = {
@@ -145,8 +159,14 @@ class CommitteeStatus(View):
         for table in RETIRED:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
 
+    def __init__(self) -> None:
+        self._rows = Rows(STATUS)
+
+    def forget(self) -> None:
+        self._rows.forget()
+
     def apply_batch(self, cur: Cursor, items: Sequence[Item]) -> None:
-        _Batch(cur, items).apply(cur)
+        _Batch(cur, items, self._rows).apply(cur)
 
 
 # Canonical enough for byte-identical rebuilds: sorted keys, no spaces. One encoder for every call
