@@ -112,14 +112,17 @@ class Worker:
         start = ordered[0]
         return groups[start], start, ordered[1] if len(ordered) > 1 else None
 
-    def catch_up(self, progress: Callable[[int], None] | None = None, stop: Callable[[], bool] = lambda: False) -> int:
+    def catch_up(self, progress: Callable[[int], None] | None = None, stop: Callable[[], bool] = lambda: False,
+                 pipeline: Pipeline | None = None) -> int:
         """Apply batches until every view has reached the end of the log.
 
         Far behind (a rebuild, a restart after downtime), a writer process commits batches while this
         one projects the next (projections/pipeline.py); until it has started, and for the last few
-        batches, the worker goes on alone."""
+        batches, the worker goes on alone. `stop()` ends it early (between batches). `pipeline`: a
+        writer started earlier (closed here)."""
         total = 0
-        pipeline = Pipeline(self.db) if self._pipeline_worthwhile() else None
+        if pipeline is None and self.pipeline_worthwhile():
+            pipeline = Pipeline(self.db)
         try:
             while not stop():
                 views, start, until = self._furthest_behind()
@@ -140,12 +143,14 @@ class Worker:
                 pipeline.close()
         return total
 
-    def _pipeline_worthwhile(self) -> bool:
-        """A separate writer pays for its start (a fresh interpreter) only over many batches, and an
+    def pipeline_worthwhile(self, behind: int | None = None) -> bool:
+        """Whether catching up `behind` events (default: as far as the views are behind) is worth a
+        writer process: its start (a fresh interpreter) pays off only over many batches, and an
         in-memory database (time travel) cannot be shared with another process."""
         if self.db.sqlite_path is not None and str(self.db.sqlite_path) == MEMORY:
             return False
-        behind = self.log_end() - min(self.positions().values(), default=0)
+        if behind is None:
+            behind = self.log_end() - min(self.positions().values(), default=0)
         return behind >= PIPELINE_MIN_BATCHES * self.batch_size
 
     def log_end(self) -> int:
@@ -186,7 +191,7 @@ class Worker:
         pause = RETRY_FIRST_SECONDS
         while not stop():
             try:
-                applied = self.catch_up(stop=stop) if self._pipeline_worthwhile() else self.run_once()
+                applied = self.catch_up(stop=stop) if self.pipeline_worthwhile() else self.run_once()
             except Exception:
                 log.exception("projection batch failed and was rolled back; retrying in %.1fs", pause)
                 time.sleep(pause)

@@ -129,13 +129,40 @@ def test_a_rebuild_builds_the_secondary_indexes_after_the_replay_and_ends_with_a
     complete = _index_names(worker)
     declared = {index.split(" ON ")[0] for view in worker.views for index in view.indexes}
     assert declared and declared <= complete
-    seen_during_replay: list[set[str]] = []
-    catch_up = worker.catch_up
-    monkeypatch.setattr(worker, "catch_up", lambda progress=None: (seen_during_replay.append(_index_names(worker)),
-                                                                  catch_up(progress))[1])
+    seen_during_replay = _watch_indexes_during_replay(worker, monkeypatch)
+    assert not worker.pipeline_worthwhile(behind=worker.log_end())
     rebuild(worker, [view.name for view in worker.views])
     assert seen_during_replay and not declared & seen_during_replay[0]  # the replay wrote no secondary index
     assert _index_names(worker) == complete
+
+
+def test_a_pipelined_rebuild_keeps_the_indexes_up_to_date_as_it_writes(
+    client: Any, headers: dict[str, dict[str, str]], worker: Worker, backend: str, monkeypatch: Any
+) -> None:
+    """Its writer process maintains them beside the worker's own work, so none is built afterwards."""
+    write_history(client, headers, worker)
+    complete = _index_names(worker)
+    worker.batch_size = 3
+    assert worker.pipeline_worthwhile(behind=worker.log_end())
+    seen_during_replay = _watch_indexes_during_replay(worker, monkeypatch)
+    before = dump(worker.db, worker.views)
+    rebuild(worker, [view.name for view in worker.views])
+    assert seen_during_replay == [complete]
+    assert _index_names(worker) == complete
+    assert dump(worker.db, worker.views) == before
+
+
+def _watch_indexes_during_replay(worker: Worker, monkeypatch: Any) -> list[set[str]]:
+    """The index names present when the rebuild's replay begins (one set per catch-up)."""
+    seen: list[set[str]] = []
+    catch_up = worker.catch_up
+
+    def watched(progress: Any = None, **kwargs: Any) -> int:
+        seen.append(_index_names(worker))
+        return catch_up(progress, **kwargs)
+
+    monkeypatch.setattr(worker, "catch_up", watched)
+    return seen
 
 
 def test_a_worker_whose_schema_creation_loses_a_race_tries_again(settings: Any, monkeypatch: Any) -> None:
