@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, ClassVar
+from uuid import UUID
 
 from projections.db import Cursor
 
@@ -19,19 +20,22 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")[:26] + "Z"
 
 
+@lru_cache(maxsize=4096)  # several views key rows by the same event's record: spell each id once
+def record_id(originator_id: UUID) -> str:
+    """A record's id as the read models store it (the canonical hyphenated form)."""
+    return str(originator_id)
+
+
 def parse_iso(text: str) -> datetime:
     """Inverse of `iso` (and any ISO 8601 time with an offset)."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def event_type(event: Any) -> str:
-    """'Complaint.Escalated': the aggregate class and the event class, as in the event catalogue."""
-    return type(event).__qualname__
-
-
-def aggregate_type(event: Any) -> str:
-    """'Complaint' for Complaint.Escalated."""
-    return type(event).__qualname__.split(".")[0]
+@lru_cache(maxsize=1024)  # event classes are few: name each once
+def type_names(kind: type) -> tuple[str, str]:
+    """(aggregate type, event type) of an event class: ('Complaint', 'Complaint.Escalated'), as in the
+    event catalogue."""
+    return kind.__qualname__.split(".")[0], kind.__qualname__
 
 
 class View:

@@ -8,7 +8,7 @@ from typing import Any
 
 from projections.batch import Table, select_in
 from projections.db import Cursor
-from projections.views import Item, View, aggregate_type, event_type, iso
+from projections.views import Item, View, iso, record_id, type_names
 from projections.views.summaries import summary
 from server.domain.committee import Committee, kind_of, parent_code
 from server.domain.errors import InvalidInputError
@@ -19,6 +19,7 @@ AUDIT = Table("rm_audit", {
     "event_type": "TEXT NOT NULL", "committee": "TEXT", "committee_parent": "TEXT", "summary": "TEXT NOT NULL",
 })
 COLUMNS = AUDIT.columns
+COMMITTEE, PARENT = COLUMNS.index("committee"), COLUMNS.index("committee_parent")
 
 
 @lru_cache(maxsize=100_000)  # area codes are few and repeat in every batch
@@ -71,27 +72,30 @@ class AuditTrail(View):
         read in one query."""
         # A record's first event names its committee; its later events inherit it.
         first = self._first
-        facts: list[tuple[str, str | None]] = []  # (aggregate id, committee the event names itself)
-        earlier: list[str] = []
-        for _, event in items:
-            aggregate_id = str(event.originator_id)
-            own = self._own_committee(event)
-            if event.originator_version == 1:
-                first[aggregate_id] = own
-            elif not own and aggregate_id not in first:
-                earlier.append(aggregate_id)
-            facts.append((aggregate_id, own))
-        found = _first_committees(cur, earlier)
-        first.update((record, found.get(record)) for record in earlier)
-        rows: list[tuple[Any, ...]] = []
-        for (position, event), (aggregate_id, own) in zip(items, facts, strict=True):
-            committee = own or first.get(aggregate_id)
+        rows: list[list[Any]] = []
+        inheriting: list[tuple[int, str]] = []  # (row, record) whose committee an earlier batch's row holds
+        for position, event in items:
+            record = record_id(event.originator_id)
+            version = event.originator_version
+            committee = self._own_committee(event)
+            if version == 1:
+                first[record] = committee
+            elif not committee:
+                if record in first:
+                    committee = first[record]
+                else:
+                    inheriting.append((len(rows), record))
             context = event.context or {}
-            rows.append((
+            aggregate, kind = type_names(type(event))
+            rows.append([
                 position, iso(event.timestamp), context.get("device_time"), context.get("actor"), context.get("role"),
-                aggregate_type(event), aggregate_id, event.originator_version, event_type(event), committee,
-                _parent(committee), summary(event),
-            ))
+                aggregate, record, version, kind, committee, _parent(committee), summary(event),
+            ])
+        if inheriting:
+            found = _first_committees(cur, [record for _, record in inheriting])
+            for index, record in inheriting:
+                committee = first.setdefault(record, found.get(record))
+                rows[index][COMMITTEE:PARENT + 1] = [committee, _parent(committee)]
         # Positions are new by construction (the tracking row lock admits each batch once): a plain append.
         cur.append_many(AUDIT.name, AUDIT.columns, rows)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from projections.batch import Row, Rows, Table
 from projections.db import Cursor
-from projections.views import Item, View, iso
+from projections.views import Item, View, iso, record_id
 from projections.views.lifecycle import COMPLAINT_STATUS, CORRECTION_STATUS
 from server.domain.committee import parent_code
 from server.domain.complaint import Complaint
@@ -45,7 +45,7 @@ def _changes(cur: Cursor, rows: Rows, items: Sequence[Item], created: type, step
     for position, event in items:
         kind = type(event)
         if kind in steps:
-            record = str(event.originator_id)
+            record = record_id(event.originator_id)
             relevant.append((position, event, record))
             if kind is created:
                 new.add(record)

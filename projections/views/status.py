@@ -16,7 +16,7 @@ from typing import Any
 
 from projections.batch import Rows, Table, select_in
 from projections.db import Cursor
-from projections.views import Item, View, iso
+from projections.views import Item, View, iso, record_id
 from projections.views.lifecycle import visited_at
 from server.domain.checklist import CHECKLISTS
 from server.domain.committee import Committee
@@ -63,7 +63,7 @@ class _Batch:
             handler = HANDLERS.get(kind)
             if handler is None:
                 continue
-            record = str(event.originator_id)
+            record = record_id(event.originator_id)
             self.changes.append((handler, event, record))
             if kind is Committee.Registered:
                 codes.add(event.code)
