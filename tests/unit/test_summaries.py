@@ -1,0 +1,34 @@
+"""The audit line's NIK masking: the cheap pre-check never lets a maskable digit run through."""
+
+from __future__ import annotations
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from projections.views.summaries import DIGIT_RUN, _mask_digits, clean, may_hold_digit_run
+
+# Digits, every separator the mask allows, other ASCII, and other scripts' digits and spaces.
+PIECES = st.sampled_from(["0", "7", "19", "3174", ".", "-", " ", "\t", "\x1c", ":", "/", "a", "NIK ", "٣", "\u00a0"])
+LINES = st.lists(PIECES, max_size=60).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(LINES)
+@example("Correction rejected: NIK 1971014403000237 salah")
+@example("1971 0144 0300 0237")
+@example("19.71.01.1004: 12.3")
+def test_the_pre_check_passes_every_line_the_mask_would_change(line: str) -> None:
+    if DIGIT_RUN.search(line):
+        assert may_hold_digit_run(line)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(LINES)
+def test_clean_masks_exactly_what_the_digit_run_pattern_finds(line: str) -> None:
+    expected = DIGIT_RUN.sub(_mask_digits, " ".join(line.split()))
+    assert clean(line) == (expected if len(expected) <= 200 else expected[:199] + "…")
+
+
+def test_a_visit_line_skips_the_pattern_and_a_nik_does_not() -> None:
+    assert not may_hold_digit_run("Visit recorded at 19.71.01.1004: readiness 4/8 (checklist v1), 2 follow-up(s)")
+    assert clean("NIK 1971-0144-0300-0237 pindah") == "NIK ************0237 pindah"
