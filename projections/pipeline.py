@@ -11,8 +11,9 @@ Why the views may read while earlier batches are still uncommitted: a view remem
 wrote (projections.batch.Rows) until `forget`, which happens only once the writer has confirmed every
 batch sent. A row the view remembers is the newest version; any other row no pending batch wrote, so
 the database's committed copy is current. If a batch fails (an error, or another worker moved the
-views' positions first), the batches after it fail the same position check, and the worker forgets,
-looks at the positions again and goes on.
+views' positions first), the batches sent after it fail the same position check (or, if another worker
+stands exactly where one begins, apply onto the same rows it was projected from); the worker then
+forgets, looks at the positions again and goes on. If the writer process dies, the worker goes on alone.
 """
 
 from __future__ import annotations
@@ -145,7 +146,12 @@ class Pipeline:
 
         def confirm() -> bool:
             nonlocal committed
-            end, done, error = self._connection.recv()
+            try:
+                end, done, error = self._connection.recv()
+            except (EOFError, OSError):
+                log.error("the projection writer process stopped; the worker goes on without it")
+                pending.clear()
+                return False
             size = pending.popleft()
             if error is not None:
                 log.error("projection batch ending at %s failed in the writer and was rolled back: %s", end, error)
@@ -164,7 +170,11 @@ class Pipeline:
                     cursor = DeferredWrites(reads)
                     for view in views:
                         view.apply_batch(cursor, worker.items_for(view, batch.items))
-                self._connection.send((names, position, batch.last_position, batch.last_time, cursor.writes))
+                try:
+                    self._connection.send((names, position, batch.last_position, batch.last_time, cursor.writes))
+                except OSError:
+                    log.error("the projection writer process stopped; the worker goes on without it")
+                    break
                 pending.append(batch.size)
                 sent += 1
                 position = batch.last_position

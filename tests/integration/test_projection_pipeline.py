@@ -151,6 +151,26 @@ def test_a_batch_the_writer_cannot_commit_is_rolled_back_whole_and_reported(
     assert dump(worker.db, worker.views) == expected
 
 
+def test_a_worker_whose_writer_process_dies_goes_on_alone(
+    history: Worker, backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = history
+    expected = _plain_catch_up(worker)
+    reset(worker, _names(worker))
+    writer = Pipeline(worker.db)
+    try:
+        assert writer.ready(wait_seconds=30)
+        writer._process.kill()
+        writer._process.wait()
+        with caplog.at_level(logging.ERROR, logger="projections.pipeline"):
+            assert writer.run(worker, worker.views, 0, None) == 0
+    finally:
+        writer.close()
+    assert "writer process stopped" in caplog.text
+    worker.catch_up()
+    assert dump(worker.db, worker.views) == expected
+
+
 def test_views_may_not_write_around_the_writer() -> None:
     cursor = DeferredWrites(reads=None)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError):
