@@ -145,7 +145,7 @@ def write_chart(rows: list[dict[str, Any]], path: Path) -> None:
         'font-family="sans-serif" font-size="12">',
         f'<rect width="{width}" height="{height}" fill="white"/>',
         f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14">'
-        "Pantau cost by scale (log-log; SQLite, one worker)</text>",
+        "Pantau cost by scale (log-log; SQLite, one worker and its writer)</text>",
         f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="black"/>',
         f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="black"/>',
         f'<text x="{width / 2}" y="{height - 15}" text-anchor="middle">events in the log</text>',
