@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 IN_FLIGHT = 2  # batches sent and not yet confirmed; the writer never waits for work, memory stays bounded
 FORGET_EVERY = 32  # batches between waits for the writer to confirm everything, after which views forget
 READY = "ready"
+WRITER_COMMAND = [sys.executable, "-m", "projections.pipeline"]  # then the socket's file descriptor
 
 # (method, arguments) of the bulk writes the views asked for, in order: what the writer replays.
 Writes = list[tuple[str, tuple[Any, ...]]]
@@ -119,19 +120,32 @@ class Pipeline:
         # and no re-import of whatever script started this one. The database address travels over the
         # socket, not the command line, where `ps` would show a PostgreSQL password.
         ours, theirs = socket.socketpair()
-        self._process = subprocess.Popen(  # noqa: S603 - our own module, by this interpreter
-            [sys.executable, "-m", "projections.pipeline", str(theirs.fileno())], pass_fds=(theirs.fileno(),)
-        )
-        theirs.close()
+        self._ready = self._failed = False
         self._connection = Connection(ours.detach())
-        self._connection.send((db.sqlite_path, db.postgres_url))
-        self._ready = False
+        self._process: subprocess.Popen[bytes] | None = None
+        try:
+            self._process = subprocess.Popen(  # noqa: S603 - our own module, by this interpreter
+                [*WRITER_COMMAND, str(theirs.fileno())], pass_fds=(theirs.fileno(),)
+            )
+            self._connection.send((db.sqlite_path, db.postgres_url))
+        except OSError:  # no such program, or it exited before reading: the worker goes on alone
+            self._give_up()
+        finally:
+            theirs.close()
 
     def ready(self, wait_seconds: float = 0.0) -> bool:
-        """Whether the writer has started; the worker never waits (it goes on alone until then)."""
-        if not self._ready and self._connection.poll(wait_seconds):
-            self._ready = self._connection.recv() == READY
+        """Whether the writer has started; the worker never waits (it goes on alone until then, and for
+        good if the writer could not start)."""
+        if not self._ready and not self._failed and self._connection.poll(wait_seconds):
+            try:
+                self._ready = self._connection.recv() == READY
+            except (EOFError, OSError):
+                self._give_up()
         return self._ready
+
+    def _give_up(self) -> None:
+        log.error("the projection writer process could not start; the worker goes on without it")
+        self._failed = True
 
     def run(self, worker: Worker, views: list[View], start: int, stop: int | None,
             progress: Callable[[int], None] | None = None, halt: Callable[[], bool] = lambda: False) -> int:
@@ -199,11 +213,12 @@ class Pipeline:
         """Stop the writer after it has committed everything sent."""
         with contextlib.suppress(OSError):
             self._connection.send(None)
-        try:
-            self._process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
         self._connection.close()
 
 

@@ -171,6 +171,25 @@ def test_a_worker_whose_writer_process_dies_goes_on_alone(
     assert dump(worker.db, worker.views) == expected
 
 
+def test_a_worker_whose_writer_cannot_start_catches_up_alone(
+    history: Worker, backend: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = history
+    expected = _plain_catch_up(worker)
+    reset(worker, _names(worker))
+    monkeypatch.setattr(pipeline, "WRITER_COMMAND", ["false"])  # exits at once: the socket closes unanswered
+    writer = Pipeline(worker.db)
+    try:
+        with caplog.at_level(logging.ERROR, logger="projections.pipeline"):
+            assert not writer.ready(wait_seconds=30)
+        assert "could not start" in caplog.text
+        assert not writer.ready(wait_seconds=0.1)  # for good: no second attempt to read from it
+    finally:
+        writer.close()
+    assert worker.catch_up() == worker.log_end()  # its own writer fails the same way
+    assert dump(worker.db, worker.views) == expected
+
+
 def test_views_may_not_write_around_the_writer() -> None:
     cursor = DeferredWrites(reads=None)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError):
