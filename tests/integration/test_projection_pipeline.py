@@ -5,6 +5,8 @@ cannot commit is rolled back whole and reported."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -33,6 +35,24 @@ def _plain_catch_up(worker: Worker) -> dict[str, Any]:
     return dump(worker.db, worker.views)
 
 
+def _plain_tables_then_reset(worker: Worker) -> dict[str, Any]:
+    """What the plain worker builds; the views are then back at zero for the pipeline to replay."""
+    expected = _plain_catch_up(worker)
+    reset(worker, _names(worker))
+    return expected
+
+
+@contextmanager
+def _started_writer(worker: Worker) -> Iterator[Pipeline]:
+    """A writer process that has opened the database, closed afterwards."""
+    writer = Pipeline(worker.db)
+    try:
+        assert writer.ready(wait_seconds=30)
+        yield writer
+    finally:
+        writer.close()
+
+
 @pytest.fixture
 def history(client: Any, headers: dict[str, dict[str, str]], worker: Worker) -> Worker:
     """Amended visits, complaints and corrections through their steps: a log of many small batches."""
@@ -46,8 +66,7 @@ def test_every_batch_projected_before_any_is_committed_gives_the_plain_tables(hi
     """The extreme of the pipeline: the views see none of their earlier batches in the database, only
     what they remember; the batches are committed afterwards, in order."""
     worker = history
-    expected = _plain_catch_up(worker)
-    reset(worker, _names(worker))
+    expected = _plain_tables_then_reset(worker)
     for view in worker.views:
         view.forget()
     sent: list[tuple[int, Any, DeferredWrites]] = []
@@ -73,12 +92,8 @@ def test_the_writer_process_commits_what_the_worker_projects(
     expected = _plain_catch_up(worker)
     monkeypatch.setattr(pipeline, "FORGET_EVERY", 3)  # also forgetting, after waiting, several times over
     reset(worker, _names(worker))
-    writer = Pipeline(worker.db)
-    try:
-        assert writer.ready(wait_seconds=30)
+    with _started_writer(worker) as writer:
         committed = writer.run(worker, worker.views, 0, None)
-    finally:
-        writer.close()
     assert committed == worker.log_end()
     assert set(worker.positions().values()) == {worker.log_end()}
     assert dump(worker.db, worker.views) == expected
@@ -88,8 +103,7 @@ def test_catch_up_far_behind_uses_the_writer_and_ends_with_the_plain_tables(
     history: Worker, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     worker = history
-    expected = _plain_catch_up(worker)
-    reset(worker, _names(worker))
+    expected = _plain_tables_then_reset(worker)
     piped: list[int] = []
     run, ready = Pipeline.run, Pipeline.ready
 
@@ -107,17 +121,12 @@ def test_catch_up_far_behind_uses_the_writer_and_ends_with_the_plain_tables(
 def test_a_batch_whose_views_another_worker_moved_is_not_applied(history: Worker, backend: str) -> None:
     """The pipeline believes the views stand at 0, but another worker has applied batches meanwhile."""
     worker = history
-    expected = _plain_catch_up(worker)
-    reset(worker, _names(worker))
+    expected = _plain_tables_then_reset(worker)
     assert worker.run_once() and worker.run_once()  # the other worker's two batches
-    writer = Pipeline(worker.db)
-    try:
-        assert writer.ready(wait_seconds=30)
+    with _started_writer(worker) as writer:
         # Its first two batches are refused; the third starts where the other worker stopped, from the
         # same rows (a projection of the same events), so it may commit.
         assert writer.run(worker, worker.views, 0, None) <= worker.log_end() - 2 * BATCH
-    finally:
-        writer.close()
     worker.catch_up()
     assert dump(worker.db, worker.views) == expected
 
@@ -126,8 +135,7 @@ def test_a_batch_the_writer_cannot_commit_is_rolled_back_whole_and_reported(
     history: Worker, backend: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     worker = history
-    expected = _plain_catch_up(worker)
-    reset(worker, _names(worker))
+    expected = _plain_tables_then_reset(worker)
     first = read_batch(worker.application, 0, None, worker.batch_size, None)
     assert first is not None
     with worker.db.transaction(write=True) as cur:  # a stray audit row where the first batch will write
@@ -136,13 +144,8 @@ def test_a_batch_the_writer_cannot_commit_is_rolled_back_whole_and_reported(
             " VALUES (?, 'x', 'x', 'x', 1, 'x', 'x')", (first.last_position,),
         )
     before = dump(worker.db, worker.views)
-    writer = Pipeline(worker.db)
-    try:
-        assert writer.ready(wait_seconds=30)
-        with caplog.at_level(logging.ERROR, logger="projections.pipeline"):
-            assert writer.run(worker, worker.views, 0, None) == 0
-    finally:
-        writer.close()
+    with _started_writer(worker) as writer, caplog.at_level(logging.ERROR, logger="projections.pipeline"):
+        assert writer.run(worker, worker.views, 0, None) == 0
     assert "failed in the writer and was rolled back" in caplog.text
     assert dump(worker.db, worker.views) == before  # the whole batch rolled back, positions included
     with worker.db.transaction(write=True) as cur:
@@ -155,17 +158,12 @@ def test_a_worker_whose_writer_process_dies_goes_on_alone(
     history: Worker, backend: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     worker = history
-    expected = _plain_catch_up(worker)
-    reset(worker, _names(worker))
-    writer = Pipeline(worker.db)
-    try:
-        assert writer.ready(wait_seconds=30)
+    expected = _plain_tables_then_reset(worker)
+    with _started_writer(worker) as writer:
         writer._process.kill()
         writer._process.wait()
         with caplog.at_level(logging.ERROR, logger="projections.pipeline"):
             assert writer.run(worker, worker.views, 0, None) == 0
-    finally:
-        writer.close()
     assert "writer process stopped" in caplog.text
     worker.catch_up()
     assert dump(worker.db, worker.views) == expected
@@ -175,8 +173,7 @@ def test_a_worker_whose_writer_cannot_start_catches_up_alone(
     history: Worker, backend: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     worker = history
-    expected = _plain_catch_up(worker)
-    reset(worker, _names(worker))
+    expected = _plain_tables_then_reset(worker)
     monkeypatch.setattr(pipeline, "WRITER_COMMAND", ["false"])  # exits at once: the socket closes unanswered
     writer = Pipeline(worker.db)
     try:
