@@ -157,9 +157,15 @@ class Worker:
         """The last position in the log (0 when empty)."""
         return self.application.recorder.max_notification_id() or 0
 
-    def wanted(self, views: Sequence[View]) -> frozenset[type] | None:
+    @staticmethod
+    def wanted(views: Sequence[View]) -> frozenset[type] | None:
         """The event classes a group of views listens to; None if one of them wants every event."""
-        return _wanted(views)
+        events: set[type] = set()
+        for view in views:
+            if view.events is None:
+                return None
+            events |= view.events
+        return frozenset(events)
 
     @staticmethod
     def items_for(view: View, items: list[Item]) -> list[Item]:
@@ -167,7 +173,7 @@ class Worker:
         return items if view.events is None else [i for i in items if type(i[1]) in view.events]
 
     def _advance(self, views: list[View], start: int, stop: int | None) -> int:
-        batch = read_batch(self.application, start, stop, self.batch_size, _wanted(views))
+        batch = read_batch(self.application, start, stop, self.batch_size, self.wanted(views))
         if batch is None:
             return 0
 
@@ -200,13 +206,3 @@ class Worker:
             pause = RETRY_FIRST_SECONDS
             if applied == 0:
                 time.sleep(idle_seconds)
-
-
-def _wanted(views: Sequence[View]) -> frozenset[type] | None:
-    """The event classes a group of views listens to; None if one of them wants every event."""
-    wanted: set[type] = set()
-    for view in views:
-        if view.events is None:
-            return None
-        wanted |= view.events
-    return frozenset(wanted)
