@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from projections.db import Cursor
+from server.domain.committee import parent_code
+from server.domain.errors import InvalidInputError
 
 # (log position, decoded domain event): what the worker hands every view, decoded once per batch.
 Item = tuple[int, Any]
@@ -17,13 +19,31 @@ Item = tuple[int, Any]
 @lru_cache(maxsize=4096)  # every view formats the same event's time: format it once
 def iso(moment: datetime) -> str:
     """UTC, fixed width, microseconds always present: stored times sort as text on both engines."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:26] + "Z"
+    if moment.tzinfo is not UTC:  # events' times are UTC already; anything else is converted first
+        moment = moment.astimezone(UTC)
+    # Formatted by hand: half the cost of isoformat(), once per event of the whole log.
+    return _ISO_UTC % (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+                       moment.microsecond)
+
+
+_ISO_UTC = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"
 
 
 @lru_cache(maxsize=4096)  # several views key rows by the same event's record: spell each id once
 def record_id(originator_id: UUID) -> str:
     """A record's id as the read models store it (the canonical hyphenated form)."""
     return str(originator_id)
+
+
+@lru_cache(maxsize=100_000)  # area codes are few and repeat in every batch
+def parent_of(code: str | None) -> str | None:
+    """The PPK above a PPS; None for a PPK, for no code, and for anything that is not an area code."""
+    if not code:
+        return None
+    try:
+        return parent_code(code)
+    except InvalidInputError:
+        return None
 
 
 def parse_iso(text: str) -> datetime:

@@ -8,9 +8,9 @@ from typing import Any
 
 from projections.batch import Table, select_in
 from projections.db import Cursor
-from projections.views import Item, View, iso, record_id, type_names
+from projections.views import Item, View, iso, parent_of, record_id, type_names
 from projections.views.summaries import summary
-from server.domain.committee import Committee, kind_of, parent_code
+from server.domain.committee import Committee, kind_of
 from server.domain.errors import InvalidInputError
 
 AUDIT = Table("rm_audit", {
@@ -20,16 +20,6 @@ AUDIT = Table("rm_audit", {
 })
 COLUMNS = AUDIT.columns
 COMMITTEE, PARENT = COLUMNS.index("committee"), COLUMNS.index("committee_parent")
-
-
-@lru_cache(maxsize=100_000)  # area codes are few and repeat in every batch
-def _parent(code: str | None) -> str | None:
-    if not code:
-        return None
-    try:
-        return parent_code(code)
-    except InvalidInputError:
-        return None
 
 
 @lru_cache(maxsize=100_000)
@@ -89,13 +79,13 @@ class AuditTrail(View):
             aggregate, kind = type_names(type(event))
             rows.append([
                 position, iso(event.timestamp), context.get("device_time"), context.get("actor"), context.get("role"),
-                aggregate, record, version, kind, committee, _parent(committee), summary(event),
+                aggregate, record, version, kind, committee, parent_of(committee), summary(event),
             ])
         if inheriting:
             found = _first_committees(cur, [record for _, record in inheriting])
             for index, record in inheriting:
                 committee = first.setdefault(record, found.get(record))
-                rows[index][COMMITTEE:PARENT + 1] = [committee, _parent(committee)]
+                rows[index][COMMITTEE:PARENT + 1] = [committee, parent_of(committee)]
         # Positions are new by construction (the tracking row lock admits each batch once): a plain append.
         cur.append_many(AUDIT.name, AUDIT.columns, rows)
 

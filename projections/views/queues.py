@@ -11,9 +11,8 @@ from typing import Any
 
 from projections.batch import Row, Rows, Table
 from projections.db import Cursor
-from projections.views import Item, View, iso, record_id
+from projections.views import Item, View, iso, parent_of, record_id
 from projections.views.lifecycle import COMPLAINT_STATUS, CORRECTION_STATUS
-from server.domain.committee import parent_code
 from server.domain.complaint import Complaint
 from server.domain.correction import RegistrationCorrection
 
@@ -92,7 +91,7 @@ class ComplaintQueue(View):
         actor, at = (event.context or {}).get("actor"), iso(event.timestamp)
         return {
             "id": record, "position": position, "committee": event.committee,
-            "parent": parent_code(event.committee), "category": event.category, "status": "filed",
+            "parent": parent_of(event.committee), "category": event.category, "status": "filed",
             "description": event.description[:DESCRIPTION_CHARS], "filed_by": actor, "filed_at": at,
             "escalated_to": None, "outcome": None, "version": event.originator_version, "updated_at": at,
             "updated_by": actor,
@@ -147,7 +146,7 @@ class CorrectionRegister(View):
         at = iso(event.timestamp)
         return {
             "id": record, "position": position, "committee": event.committee,
-            "parent": parent_code(event.committee), "kind": event.kind, "nik_last4": event.nik[-4:],
+            "parent": parent_of(event.committee), "kind": event.kind, "nik_last4": event.nik[-4:],
             "full_name": event.full_name, "tps": event.tps, "target_tps": event.target_tps,
             "tms_reason": event.tms_reason, "status": "requested", "requested_by": (event.context or {}).get("actor"),
             "requested_at": at, "verified_by": None, "decided_by": None, "decision_reason": None,

@@ -75,11 +75,19 @@ class _Batch:
         self.visit_committee.update(_latest_visit_committees(cur, amended, status))
         codes.update(self.visit_committee[visit] for visit in amended if visit in self.visit_committee)
         self.status.load(cur, codes)
+        # Committees whose row holds a checklist as a dict, counted and encoded once at the end of the
+        # batch: a committee visited many times in one batch shows only its latest checklist.
+        self.unsettled: set[str] = set()
 
     def apply(self, cur: Cursor) -> None:
         """Every change in log order, then the rows written once."""
         for handler, event, record in self.changes:
             handler(self, event, record)
+        for code in self.unsettled:
+            row = self.status.get(code)
+            assert row is not None
+            ready, total = readiness_counts(int(row["checklist_version"]), row["checklist"])
+            row.update(checklist=_json(row["checklist"]), ready_items=ready, total_items=total)
         self.status.flush(cur)
 
     def registered(self, event: Any, _: str) -> None:
@@ -98,11 +106,9 @@ class _Batch:
         when = iso(visited_at(event))
         # Later in the log wins a tie; an older visit sent late by an offline phone does not replace a newer one.
         if row["last_visit_at"] is None or row["last_visit_at"] <= when:
-            ready, total = readiness_counts(event.checklist_version, event.checklist)
-            row.update(
-                last_visit_id=visit_id, last_visit_at=when, checklist_version=event.checklist_version,
-                checklist=_json(event.checklist), ready_items=ready, total_items=total,
-            )
+            row.update(last_visit_id=visit_id, last_visit_at=when, checklist_version=event.checklist_version,
+                       checklist=event.checklist)
+            self.unsettled.add(event.committee)
         self.status.put(row)
 
     def visit_amended(self, event: Any, visit_id: str) -> None:
@@ -112,8 +118,8 @@ class _Batch:
         row = self.status.get(committee) if committee is not None else None
         if row is None or row["last_visit_id"] != visit_id:
             return  # only the committee's latest visit shows its checklist
-        ready, total = readiness_counts(int(row["checklist_version"]), event.checklist)
-        row.update(checklist=_json(event.checklist), ready_items=ready, total_items=total)
+        row["checklist"] = event.checklist
+        self.unsettled.add(row["code"])
         self.status.put(row)
 
 
