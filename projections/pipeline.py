@@ -1,5 +1,5 @@
 """Catching up on two cores: this process reads, decodes and projects batch after batch while a
-writer process commits the ones before.
+writer process (projections/writer.py) commits the ones before.
 
 Each batch still commits whole with its views' positions in one transaction (the writer runs
 `commit_batch`, as the single-process worker does), so a crash anywhere neither loses nor applies
@@ -28,10 +28,10 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from projections.commit import commit_batch
 from projections.db import Cursor, Database
 from projections.reader import read_batch
 from projections.views import View
+from projections.writer import READY, Writes
 
 if TYPE_CHECKING:
     from projections.worker import Worker
@@ -39,18 +39,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 IN_FLIGHT = 2  # batches sent and not yet confirmed; the writer never waits for work, memory stays bounded
 FORGET_EVERY = 32  # batches between waits for the writer to confirm everything, after which views forget
-READY = "ready"
-WRITER_COMMAND = [sys.executable, "-m", "projections.pipeline"]  # then the socket's file descriptor
-
-# (method, arguments) of the bulk writes the views asked for, in order: what the writer replays.
-Writes = list[tuple[str, tuple[Any, ...]]]
+WRITER_COMMAND = [sys.executable, "-m", "projections.writer"]  # then the socket's file descriptor
 
 
 class DeferredWrites:
     """The cursor views get while pipelined: reads go to the database now, bulk writes are recorded
     for the writer. A view writing any other way would write outside its batch's transaction: refused."""
-
-    WRITES = ("insert_many", "append_many")
 
     def __init__(self, reads: Cursor) -> None:
         self._reads = reads
@@ -78,38 +72,6 @@ class DeferredWrites:
 
     def append_many(self, *args: Any) -> None:
         self.writes.append(("append_many", args))
-
-
-def replay(cur: Cursor, writes: Writes) -> None:
-    """Run recorded writes on a real cursor, in the order the views asked for them."""
-    for method, args in writes:
-        if method not in DeferredWrites.WRITES:
-            raise ValueError(f"not a recorded write: {method}")
-        getattr(cur, method)(*args)
-
-
-def serve(connection: Connection) -> None:
-    """The writer process: open the database it is sent, then commit each batch it receives and answer
-    (end position, committed?, error) in order."""
-    sqlite_path, postgres_url = connection.recv()
-    db = Database(sqlite_path=sqlite_path, postgres_url=postgres_url)
-    connection.send(READY)
-    try:
-        while True:
-            try:
-                message = connection.recv()
-            except EOFError:
-                return  # the reading process is gone; everything received is committed
-            if message is None:
-                return
-            names, start, end, last_time, writes = message
-            try:
-                committed = commit_batch(db, names, start, end, last_time, lambda cur, w=writes: replay(cur, w))
-                connection.send((end, committed, None))
-            except Exception as error:  # reported to the reading process, which logs it
-                connection.send((end, False, f"{type(error).__name__}: {error}"))
-    finally:
-        db.close()
 
 
 class Pipeline:
@@ -221,6 +183,3 @@ class Pipeline:
                 self._process.wait()
         self._connection.close()
 
-
-if __name__ == "__main__":
-    serve(Connection(int(sys.argv[1])))

@@ -14,10 +14,11 @@ import pytest
 from projections import pipeline
 from projections.commit import commit_batch
 from projections.dump import dump
-from projections.pipeline import DeferredWrites, Pipeline, replay
+from projections.pipeline import DeferredWrites, Pipeline
 from projections.reader import read_batch
 from projections.rebuild import reset
 from projections.worker import Worker
+from projections.writer import replay
 from tests.integration.test_projection_rebuild import write_history
 
 BATCH = 3  # small batches: records begin in one batch and change in the next ones
