@@ -34,6 +34,11 @@ def serve(connection: Connection) -> None:
     committed?, error) in order."""
     sqlite_path, postgres_url = connection.recv()
     db = Database(sqlite_path=sqlite_path, postgres_url=postgres_url)
+    # Connected before saying so: on PostgreSQL, importing psycopg and its pool alone takes a few tenths
+    # of a second, which the worker would otherwise spend waiting for its first batches, not working alone.
+    with db.statement() as cur:
+        cur.execute("SELECT 1")
+        cur.fetchall()
     connection.send(READY)
     try:
         while True:
