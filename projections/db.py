@@ -16,6 +16,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 MEMORY = ":memory:"
+# In WAL mode the fsyncs happen at checkpoints, by default every 1,000 pages (4 MB): about every tenth
+# batch of the worker, a third of its time. Every 10,000 pages instead; the WAL file then grows to about
+# 40 MB between checkpoints, which readers handle as well.
+WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 
 class Cursor(Protocol):
@@ -124,10 +128,7 @@ class Database:
                 # batches. Acceptable for this file only: every row here can be rebuilt from the event log,
                 # and the tracking positions roll back with the rows they describe.
                 connection.execute("PRAGMA synchronous=NORMAL")
-                # In WAL mode the fsyncs happen at checkpoints, by default every 1,000 pages (4 MB): about
-                # every tenth batch of the worker, a third of its time. Every 10,000 pages instead; the WAL
-                # file then grows to about 40 MB between checkpoints, which readers handle as well.
-                connection.execute("PRAGMA wal_autocheckpoint=10000")
+                connection.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
             self._local.connection = connection
         return connection
 

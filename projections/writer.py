@@ -11,6 +11,7 @@ import sys
 from multiprocessing.connection import Connection
 from typing import Any
 
+from projections.checkpointer import BackgroundCheckpoints
 from projections.commit import commit_batch
 from projections.db import Cursor, Database
 
@@ -39,6 +40,7 @@ def serve(connection: Connection) -> None:
     with db.statement() as cur:
         cur.execute("SELECT 1")
         cur.fetchall()
+    checkpoints = BackgroundCheckpoints(db) if db.sqlite_path is not None else None
     connection.send(READY)
     try:
         while True:
@@ -55,6 +57,8 @@ def serve(connection: Connection) -> None:
             except Exception as error:  # reported to the reading process, which logs it
                 connection.send((end, False, f"{type(error).__name__}: {error}"))
     finally:
+        if checkpoints is not None:
+            checkpoints.close()
         db.close()
 
 

@@ -1,0 +1,73 @@
+"""SQLite checkpoints off the writer's path, for the pipeline's writer process (projections/writer.py).
+
+In WAL mode every commit appends the pages it changed to the `-wal` file, and the connection whose
+commit takes the file past `wal_autocheckpoint` pages copies them into the database file and syncs
+it, there and then: during a long catch-up, about a fifth of the writer's time went to such stalls
+(a checkpoint of the 100x log's pages takes about a second on these machines' disks), while the
+worker waited for its batches to be confirmed. Here the writer's connection stops checkpointing and
+a thread with a connection of its own checkpoints whenever the log passes the same size. A PASSIVE
+checkpoint never blocks the writer (SQLite lets one checkpoint and one writer work at once), and the
+sqlite3 module releases the GIL while it copies and syncs. Measured on the 100x log, rebuild wall
+time paired with the plain writer: 0.89-0.93 of it, median of 5 and 8 pairs.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+
+from projections.db import WAL_AUTOCHECKPOINT_PAGES, Database
+
+POLL_SECONDS = 0.05
+
+
+class BackgroundCheckpoints:
+    """While open, checkpoints of `db` (a SQLite file) happen in a thread of their own; `close()` stops it.
+
+    Use it from the thread whose connection writes: that connection's automatic checkpoints are turned
+    off until `close()`. Any other connection to the file (the live worker, web processes) still
+    checkpoints as before."""
+
+    def __init__(self, db: Database) -> None:
+        assert db.sqlite_path is not None
+        self._db = db
+        self._wal = f"{db.sqlite_path}-wal"
+        self._stop = threading.Event()
+        self.checkpoints = 0
+        with db.statement() as cur:
+            cur.execute("PRAGMA page_size")
+            self._limit_bytes = WAL_AUTOCHECKPOINT_PAGES * cur.fetchone()[0]
+            cur.execute("PRAGMA wal_autocheckpoint=0")
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoints", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(POLL_SECONDS):
+                if self._wal_bytes() > self._limit_bytes:
+                    self._checkpoint()
+        finally:
+            self._db.close()  # this thread's own connection
+
+    def _wal_bytes(self) -> int:
+        try:
+            return os.path.getsize(self._wal)
+        except OSError:  # no log yet
+            return 0
+
+    def _checkpoint(self) -> None:
+        try:
+            with self._db.statement() as cur:
+                cur.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                cur.fetchall()
+            self.checkpoints += 1
+        except sqlite3.Error:
+            pass  # busy or failing: the next poll tries again; nothing is lost meanwhile, the log only grows
+
+    def close(self) -> None:
+        """Stop checkpointing here and give the writing connection its automatic checkpoints back."""
+        self._stop.set()
+        self._thread.join()
+        with self._db.statement() as cur:
+            cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
