@@ -75,6 +75,23 @@ def test_an_amendment_shows_on_the_status_only_for_the_committees_latest_visit(
     assert (status["last_visit_id"], status["ready_items"], status["total_items"]) == (latest, 8, 8)
 
 
+def test_several_visits_and_an_amendment_in_one_batch_leave_the_latest_checklist(reads: Any) -> None:
+    """The status view counts and encodes each committee's checklist once, at the end of a batch."""
+    keys = visit_body(PPS)["checklist"]
+    all_yes = dict.fromkeys(keys, True)
+    reads.post("/api/v1/visits", visit_body(PPS, checklist=all_yes))
+    latest = reads.post("/api/v1/visits", visit_body(PPS))["record"]["id"]  # 4 of 8
+    reads.post("/api/v1/visits", visit_body(OTHER_PPS, checklist=all_yes), role="ppk_officer")
+    status = reads.get(f"/api/v1/committees/{PPS}").json["status"]
+    assert (status["last_visit_id"], status["ready_items"], status["visits"]) == (latest, 4, 2)
+    assert reads.get(f"/api/v1/committees/{OTHER_PPS}").json["status"]["ready_items"] == 8
+
+    recorded = reads.post("/api/v1/visits", visit_body(PPS))["record"]["id"]
+    reads.post(f"/api/v1/visits/{recorded}/amend", {"expected_version": 1, "reason": "salah isi", "checklist": all_yes})
+    status = reads.get(f"/api/v1/committees/{PPS}").json["status"]
+    assert (status["last_visit_id"], status["ready_items"], status["total_items"]) == (recorded, 8, 8)
+
+
 def test_closed_complaints_and_decided_corrections_no_longer_count(reads: Any) -> None:
     complaint = reads.post("/api/v1/complaints", complaint_body(PPS))["record"]["id"]
     correction = reads.post("/api/v1/corrections", correction_body(PPS))["record"]["id"]
