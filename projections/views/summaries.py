@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from projections.views import BoundedMemo
 from projections.views.status import readiness_counts
 from server.domain.account import Account
 from server.domain.committee import Committee
@@ -95,19 +96,12 @@ SUMMARIES: dict[type, Callable[[Any], str]] = {
 
 
 # Cleaned lines by their text. Most lines repeat (the same committee's visit at the same readiness, a
-# complaint filed there in the same category), so the worker cleans each distinct line once; emptied
-# when full. (It holds what the events in memory hold anyway.)
-_cleaned: dict[str, str] = {}
-_CLEANED_LIMIT = 4096
+# complaint filed there in the same category), so the worker cleans each distinct line once. (It holds
+# what the events in memory hold anyway.)
+_cleaned = BoundedMemo(clean, 4096)
 
 
 def summary(event: Any) -> str:
     """The audit line for an event; events added later get their type name until they get a line here."""
     describe = SUMMARIES.get(type(event))
-    text = describe(event) if describe else type(event).__qualname__.replace(".", " ")
-    line = _cleaned.get(text)
-    if line is None:
-        if len(_cleaned) >= _CLEANED_LIMIT:
-            _cleaned.clear()
-        line = _cleaned[text] = clean(text)
-    return line
+    return _cleaned[describe(event) if describe else type(event).__qualname__.replace(".", " ")]

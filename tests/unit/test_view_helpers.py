@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from uuid import UUID
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.views import iso, parent_of
+from projections.views import BoundedMemo, iso, parent_of, record_id
 
 OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda minutes: timezone(timedelta(minutes=minutes)))
 MOMENTS = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC) | OFFSETS)
@@ -29,3 +30,18 @@ def test_parent_of_answers_for_area_codes_only() -> None:
     assert parent_of("19.71.01") is None
     assert parent_of("not a code") is None
     assert parent_of(None) is None
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.uuids() | st.integers(0, 2**128 - 1).map(lambda n: UUID(int=n)))
+def test_record_id_is_the_uuids_hyphenated_form(uuid: UUID) -> None:
+    assert record_id(uuid) == str(uuid)
+    assert record_id(uuid) == str(uuid)  # and again, from the memo
+
+
+def test_a_memo_computes_once_and_empties_itself_when_full() -> None:
+    calls: list[int] = []
+    memo = BoundedMemo(lambda key: calls.append(key) or key * 2, limit=3)
+    assert [memo[1], memo[1], memo[2], memo[3]] == [2, 2, 4, 6]
+    assert calls == [1, 2, 3]
+    assert memo[4] == 8 and len(memo) == 1  # full: emptied, then the new value kept
