@@ -130,8 +130,8 @@ class Database:
                 connection.execute("PRAGMA synchronous=NORMAL")
                 connection.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
                 # Debian builds SQLite with secure_delete on: every page a DROP TABLE frees is overwritten
-                # with zeros, so a rebuild's reset wrote the old tables out again (1 s of a 5 s rebuild at
-                # 100x, far more at national size). FAST still zeroes deleted rows in pages that are written
+                # with zeros, so a rebuild's reset wrote the old tables out again (a tenth of a rebuild of the
+                # 100x log, far more at national size). FAST still zeroes deleted rows in pages written
                 # anyway, but leaves freed pages as they are: what they hold, the rebuilt tables hold again.
                 connection.execute("PRAGMA secure_delete=FAST")
             self._local.connection = connection
