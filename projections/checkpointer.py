@@ -6,10 +6,10 @@ it, there and then: during a long catch-up on the 100x log, commits took about a
 writer's time (2.3 s of 4.8 s), most of it such stalls (a checkpoint of 40 MB takes about a second on
 these machines' disks), while the worker waited for its batches to be confirmed. Here the writer's
 connection stops checkpointing and a thread with a connection of its own checkpoints whenever the log
-passes the same size. A PASSIVE
-checkpoint never blocks the writer (SQLite lets one checkpoint and one writer work at once), and the
-sqlite3 module releases the GIL while it copies and syncs. Measured on the 100x log, rebuild wall
-time in turns with the plain writer: 0.93 and 0.94 of it (medians of 8 and 6 pairs).
+passes the same size. A PASSIVE checkpoint never blocks the writer (SQLite lets one checkpoint and
+one writer work at once), and the sqlite3 module releases the GIL while it copies and syncs. Measured
+on the 100x log, rebuild wall time in turns with the plain writer: 0.93 and 0.94 of it (medians of 8
+and 6 pairs).
 """
 
 from __future__ import annotations
