@@ -6,8 +6,10 @@ it, there and then: during a long catch-up on the 100x log, commits took about a
 writer's time (2.3 s of 4.8 s), most of it such stalls (a checkpoint of 40 MB takes about a second on
 these machines' disks), while the worker waited for its batches to be confirmed. Here the writer's
 connection stops checkpointing and a thread with a connection of its own checkpoints whenever the log
-passes the same size. A PASSIVE checkpoint never blocks the writer (SQLite lets one checkpoint and
-one writer work at once), and the sqlite3 module releases the GIL while it copies and syncs. Measured
+passes the same size: a PASSIVE checkpoint first, which never blocks the writer (SQLite lets one
+checkpoint and one writer work at once), then a TRUNCATE one, which holds the writer off only while it
+copies what was committed meanwhile, and starts the log over. The sqlite3 module releases the GIL
+while it copies and syncs. Measured
 on the 100x log, rebuild wall time in turns with the plain writer: 0.93 and 0.94 of it (medians of 8
 and 6 pairs).
 """
@@ -60,7 +62,16 @@ class BackgroundCheckpoints:
     def _checkpoint(self) -> None:
         try:
             with self._db.statement() as cur:
+                # Copy what the log holds while the writer goes on committing...
                 cur.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                cur.fetchall()
+                # ...then, holding off the writer only for what it committed meanwhile, the rest, and start
+                # the log over from an empty file. A log restarts only when a write begins after everything
+                # in it was copied, which never happens by itself beside a writer that does not pause: the
+                # log grew by every page ever written (10 GB during the national rebuild, its copies read
+                # back from ever further into the file), and its size, which SQLite never shrinks, kept
+                # this thread checkpointing at every poll.
+                cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 cur.fetchall()
             self.checkpoints += 1
         except sqlite3.Error:

@@ -1,5 +1,6 @@
-"""The pipeline writer's background checkpoints (SQLite): its own commits never stop to checkpoint, and
-the log is still copied into the database file once it passes the usual size."""
+"""The pipeline writer's background checkpoints (SQLite): its own commits never stop to checkpoint, the
+log is still copied into the database file once it passes the usual size, and it then starts over from
+an empty file (beside a writer that never pauses, it would otherwise grow by every page ever written)."""
 
 from __future__ import annotations
 
@@ -50,8 +51,28 @@ def test_the_thread_checkpoints_once_the_log_passes_the_limit(tmp_path: Path, mo
         while checkpoints.checkpoints == 0 and time.monotonic() < deadline:
             time.sleep(checkpointer.POLL_SECONDS)  # waiting for a condition, bounded; the thread polls as often
         assert checkpoints.checkpoints >= 1
-        # The rows reached the database file itself, not only its log.
+        # The rows reached the database file itself, not only its log, and the log starts over, empty: its
+        # size is again what tells the thread when to checkpoint next.
         assert path.stat().st_size > 40 * 4096
+        assert Path(f"{path}-wal").stat().st_size == 0
     finally:
         checkpoints.close()
         db.close()
+
+
+def test_a_checkpoint_copies_the_log_into_the_file_and_empties_it(tmp_path: Path) -> None:
+    path = tmp_path / "readmodels.sqlite3"
+    writer = Database(sqlite_path=path)
+    checkpoints = BackgroundCheckpoints(writer)
+    checkpoints.close()  # the thread stays out of the way; the test checkpoints when it chooses
+    _write_pages(writer, transactions=10)
+    wal = Path(f"{path}-wal")
+    assert wal.stat().st_size > 40 * 4096
+    checkpoints._checkpoint()
+    assert wal.stat().st_size == 0
+    with writer.statement() as cur:
+        cur.execute("SELECT COUNT(*) FROM filler")
+        assert cur.fetchone()[0] == 200
+    _write_pages(writer, transactions=1)  # the log grows again from its start
+    assert 0 < wal.stat().st_size < 40 * 4096
+    writer.close()
