@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 
 from projections import tracking
+from projections.collector import fewer_collections
 from projections.commit import commit_batch
 from projections.db import MEMORY, Database
 from projections.pipeline import Pipeline
@@ -124,20 +125,21 @@ class Worker:
         if pipeline is None and self.pipeline_worthwhile():
             pipeline = Pipeline(self.db)
         try:
-            while not stop():
-                views, start, until = self._furthest_behind()
-                if pipeline is not None and pipeline.ready():
-                    applied = pipeline.run(self, views, start, until, progress, stop)
-                    pipeline.close()
-                    pipeline = None
+            with fewer_collections():
+                while not stop():
+                    views, start, until = self._furthest_behind()
+                    if pipeline is not None and pipeline.ready():
+                        applied = pipeline.run(self, views, start, until, progress, stop)
+                        pipeline.close()
+                        pipeline = None
+                        total += applied
+                        continue
+                    applied = self._advance(views, start, until)
+                    if applied == 0 and min(self.positions().values(), default=0) >= self.log_end():
+                        return total
                     total += applied
-                    continue
-                applied = self._advance(views, start, until)
-                if applied == 0 and min(self.positions().values(), default=0) >= self.log_end():
-                    return total
-                total += applied
-                if progress is not None and applied:
-                    progress(applied)
+                    if progress is not None and applied:
+                        progress(applied)
         finally:
             if pipeline is not None:
                 pipeline.close()

@@ -4,6 +4,7 @@ cannot commit is rolled back whole and reported."""
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from projections import pipeline
+from projections.collector import YOUNG_THRESHOLD
 from projections.commit import commit_batch
 from projections.dump import dump
 from projections.pipeline import DeferredWrites, Pipeline
@@ -117,6 +119,25 @@ def test_catch_up_far_behind_uses_the_writer_and_ends_with_the_plain_tables(
     assert worker.catch_up() == worker.log_end()
     assert piped and piped[0] == worker.log_end()
     assert dump(worker.db, worker.views) == expected
+
+
+def test_catch_up_projects_with_fewer_collections_and_restores_them(
+    history: Worker, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker = history
+    reset(worker, _names(worker))
+    view = worker.views[0]
+    apply_batch, thresholds = view.apply_batch, []
+
+    def recorded(cur: Any, items: Any) -> None:
+        thresholds.append(gc.get_threshold()[0])
+        apply_batch(cur, items)
+
+    monkeypatch.setattr(view, "apply_batch", recorded)
+    before = gc.get_threshold()
+    assert worker.catch_up() == worker.log_end()
+    assert thresholds and set(thresholds) == {max(YOUNG_THRESHOLD, before[0])}
+    assert gc.get_threshold() == before
 
 
 def test_a_batch_whose_views_another_worker_moved_is_not_applied(history: Worker, backend: str) -> None:
