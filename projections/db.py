@@ -20,6 +20,7 @@ MEMORY = ":memory:"
 # batch of the worker, a third of its time. Every 10,000 pages instead; the WAL file then grows to about
 # 40 MB between checkpoints, which readers handle as well.
 WAL_AUTOCHECKPOINT_PAGES = 10_000
+BUSY_TIMEOUT_MS = 10_000  # how long a SQLite connection waits for a lock before giving up
 
 
 class Cursor(Protocol):
@@ -121,7 +122,9 @@ class Database:
             in_memory = str(self.sqlite_path) == MEMORY
             if not in_memory:
                 self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.sqlite_path, isolation_level=None, timeout=10, check_same_thread=False)
+            connection = sqlite3.connect(
+                self.sqlite_path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            )
             if not in_memory:
                 connection.execute("PRAGMA journal_mode=WAL")
                 # NORMAL: a commit is not fsynced until the next checkpoint, so a power cut may lose the last

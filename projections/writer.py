@@ -51,6 +51,8 @@ def serve(connection: Connection) -> None:
             if message is None:
                 return
             names, start, end, last_time, writes = message
+            if checkpoints is not None:
+                checkpoints.restart_log_if_due()
             try:
                 committed = commit_batch(db, names, start, end, last_time, lambda cur, w=writes: replay(cur, w))
                 connection.send((end, committed, None))

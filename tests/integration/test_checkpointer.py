@@ -4,6 +4,7 @@ an empty file (beside a writer that never pauses, it would otherwise grow by eve
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -51,28 +52,69 @@ def test_the_thread_checkpoints_once_the_log_passes_the_limit(tmp_path: Path, mo
         while checkpoints.checkpoints == 0 and time.monotonic() < deadline:
             time.sleep(checkpointer.POLL_SECONDS)  # waiting for a condition, bounded; the thread polls as often
         assert checkpoints.checkpoints >= 1
-        # The rows reached the database file itself, not only its log, and the log starts over, empty: its
-        # size is again what tells the thread when to checkpoint next.
+        # The rows reached the database file itself, not only its log...
         assert path.stat().st_size > 40 * 4096
+        # ...and between two transactions the writer starts the log over, empty: its size is again what
+        # tells the thread when to copy next.
+        checkpoints.restart_log_if_due()
+        assert checkpoints.restarts == 1
         assert Path(f"{path}-wal").stat().st_size == 0
     finally:
         checkpoints.close()
         db.close()
 
 
-def test_a_checkpoint_copies_the_log_into_the_file_and_empties_it(tmp_path: Path) -> None:
-    path = tmp_path / "readmodels.sqlite3"
+def _idle_checkpoints(db: Database) -> BackgroundCheckpoints:
+    """Checkpoints whose thread has stopped: the test copies when it chooses."""
+    checkpoints = BackgroundCheckpoints(db)
+    checkpoints.close()
+    with db.statement() as cur:
+        cur.execute("PRAGMA wal_autocheckpoint=0")  # as while the thread runs
+    return checkpoints
+
+
+def _rows(path: Path) -> int:
+    with sqlite3.connect(path) as reader:
+        return reader.execute("SELECT COUNT(*) FROM filler").fetchone()[0]
+
+
+def test_the_writer_restarts_the_log_only_once_it_was_copied_and_then_empties_it(tmp_path: Path) -> None:
+    path, wal = tmp_path / "readmodels.sqlite3", tmp_path / "readmodels.sqlite3-wal"
     writer = Database(sqlite_path=path)
-    checkpoints = BackgroundCheckpoints(writer)
-    checkpoints.close()  # the thread stays out of the way; the test checkpoints when it chooses
+    checkpoints = _idle_checkpoints(writer)
     _write_pages(writer, transactions=10)
-    wal = Path(f"{path}-wal")
-    assert wal.stat().st_size > 40 * 4096
+    size = wal.stat().st_size
+    checkpoints.restart_log_if_due()  # nothing copied yet: nothing to restart
+    assert checkpoints.restarts == 0 and wal.stat().st_size == size
     checkpoints._checkpoint()
-    assert wal.stat().st_size == 0
-    with writer.statement() as cur:
-        cur.execute("SELECT COUNT(*) FROM filler")
-        assert cur.fetchone()[0] == 200
+    _write_pages(writer, transactions=1)  # committed after the copy: the restart copies it itself
+    checkpoints.restart_log_if_due()
+    assert checkpoints.restarts == 1 and wal.stat().st_size == 0
+    assert _rows(path) == 220
     _write_pages(writer, transactions=1)  # the log grows again from its start
-    assert 0 < wal.stat().st_size < 40 * 4096
+    assert 0 < wal.stat().st_size < size
+    writer.close()
+
+
+def test_a_reader_still_on_the_log_holds_the_writer_up_only_briefly(tmp_path: Path) -> None:
+    path, wal = tmp_path / "readmodels.sqlite3", tmp_path / "readmodels.sqlite3-wal"
+    writer = Database(sqlite_path=path)
+    checkpoints = _idle_checkpoints(writer)
+    _write_pages(writer, transactions=10)
+    checkpoints._checkpoint()
+    _write_pages(writer, transactions=1)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT COUNT(*) FROM filler").fetchone()[0] == 220  # a snapshot on the log
+    began = time.monotonic()
+    checkpoints.restart_log_if_due()
+    assert time.monotonic() - began < 2  # not the connection's 10 s busy timeout
+    assert checkpoints.restarts == 0 and wal.stat().st_size > 0
+    reader.execute("COMMIT")
+    _write_pages(writer, transactions=1)  # the writer goes on; nothing is lost
+    checkpoints._checkpoint()  # the thread copies again...
+    checkpoints.restart_log_if_due()  # ...and with the reader gone, the restart succeeds
+    assert checkpoints.restarts == 1 and wal.stat().st_size == 0
+    assert _rows(path) == 240
+    reader.close()
     writer.close()
