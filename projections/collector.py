@@ -5,8 +5,9 @@ every hundredth collection is a full one, which walks every object alive. Catchi
 thousands of objects alive on purpose (the decoded events and rows of up to 32 batches, the memos,
 the area-code caches), so the collector ran on and on over objects that were not garbage: 16% of the
 worker's time during the national rebuild (18 s of CPU, 111 full collections), 12% on the 100x log,
-while the baseline, which drops each event as soon as it is decoded, hardly ever collects. The
-events and rows form no reference cycles; reference counting frees them when views forget them.
+while the baseline, which drops each event as soon as it is decoded, hardly ever collects. Reference
+counting frees the events and rows when views forget them: the national rebuild's peak RSS stayed at
+114 MiB with the raised threshold (129 MiB with no collections at all).
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,7 @@ def _idle_checkpoints(db: Database) -> BackgroundCheckpoints:
 
 
 def _rows(path: Path) -> int:
-    with sqlite3.connect(path) as reader:
+    with closing(sqlite3.connect(path)) as reader:
         return reader.execute("SELECT COUNT(*) FROM filler").fetchone()[0]
 
 
