@@ -96,8 +96,8 @@ class BackgroundCheckpoints:
         if not self._copied.is_set():
             return
         with self._db.statement() as cur:
-            cur.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
             try:
+                cur.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
                 cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 busy, _, _ = cur.fetchone()
                 self.restarts += not busy

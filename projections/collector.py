@@ -29,8 +29,8 @@ _saved: tuple[int, int, int] = gc.get_threshold()
 @contextmanager
 def fewer_collections() -> Iterator[None]:
     """Raise the young-generation threshold for the block; the last block to end restores it. The
-    threshold is the process's, so blocks running at once in several threads (time travel in web
-    requests) share one raise."""
+    threshold is the process's, so blocks running at once in several threads (a worker thread catching
+    up beside a rebuild in the same process) share one raise."""
     global _users, _saved
     with _lock:
         if _users == 0:
