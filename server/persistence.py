@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, OperationalError, StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, InterfaceError, OperationalError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from eventsourcing.utils import resolve_topic
-from psycopg.sql import SQL, Identifier
+from eventsourcing.utils import resolve_topic, retry
+from psycopg.sql import SQL, Composable, Identifier
 
 from server.write_queue import WriterQueue
 
@@ -111,6 +111,48 @@ class PostgresPositionRecorder(GroupCommitted, PostgresApplicationRecorder):
         # The library takes an exclusive lock on the events table for every insert, so writers of all
         # processes already queue in PostgreSQL; a process's own concurrent saves commit together.
         self._writers = WriterQueue(None)
+        # The library keeps its statements as psycopg `Composed` objects, which psycopg renders again on
+        # every execute (quoting each identifier anew) and cannot cache; a save ran five of them and every
+        # authenticated request one more. Rendered once here, they are plain bytes psycopg converts once
+        # per process. Same text, same parameters (tests/integration/test_postgres_statements.py).
+        self.insert_events_statement = rendered(self.insert_events_statement)
+        self.lock_table_statements = [rendered(statement) for statement in self.lock_table_statements]
+        self.max_notification_id_statement = rendered(self.max_notification_id_statement)
+        self._notify_statement = rendered(SQL("NOTIFY {0}").format(Identifier(self.channel_name)))
+        self._select_events_statements: dict[tuple[bool, bool, bool, bool], bytes] = {}
+
+    def _notify_channel(self, curs: Any) -> None:
+        curs.execute(self._notify_statement)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The library's query and rows, its statement rendered once per shape of the arguments."""
+        shape = (gt is not None, lte is not None, desc, limit is not None)
+        statement = self._select_events_statements.get(shape)
+        if statement is None:
+            statement = self._select_events_statements[shape] = rendered(select_events_statement(
+                self.select_events_statement, *shape
+            ))
+        params = [originator_id, *(value for value in (gt, lte, limit) if value is not None)]
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            return [
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
 
     def _insert_groups(self, groups: list[Sequence[StoredEvent]]) -> list[Sequence[int] | None]:
         """Several saves' events in one INSERT (one lock, one commit); each save's notification ids,
@@ -133,6 +175,24 @@ class PostgresPositionRecorder(GroupCommitted, PostgresApplicationRecorder):
             c.execute(statement, (originator_id, version))
             row = c.fetchone()
         return None if row is None else int(row["notification_id"])
+
+
+def rendered(statement: Composable | bytes) -> bytes:
+    """A statement as the bytes psycopg sends (identifiers quoted without a connection, as psycopg allows)."""
+    return statement if isinstance(statement, bytes) else statement.as_bytes(None)
+
+
+def select_events_statement(base: Composable, gt: bool, lte: bool, desc: bool, limit: bool) -> Composable:
+    """The library's select_events statement for one shape of its arguments, built as the library does."""
+    statement = base
+    if gt:
+        statement += SQL(" AND originator_version > %s")
+    if lte:
+        statement += SQL(" AND originator_version <= %s")
+    statement += SQL(" ORDER BY originator_version DESC" if desc else " ORDER BY originator_version ASC")
+    if limit:
+        statement += SQL(" LIMIT %s")
+    return statement
 
 
 class POPOPositionRecorder(POPOApplicationRecorder):
