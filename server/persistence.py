@@ -112,7 +112,7 @@ class PostgresPositionRecorder(GroupCommitted, PostgresApplicationRecorder):
         # processes already queue in PostgreSQL; a process's own concurrent saves commit together.
         self._writers = WriterQueue(None)
         # The library keeps its statements as psycopg `Composed` objects, which psycopg renders again on
-        # every execute (quoting each identifier anew) and cannot cache; a save ran five of them and every
+        # every execute (quoting each identifier anew) and cannot cache; a save ran four of them and every
         # authenticated request one more. Rendered once here, they are plain bytes psycopg converts once
         # per process. Same text, same parameters (tests/integration/test_postgres_statements.py).
         self.insert_events_statement = rendered(self.insert_events_statement)
@@ -177,9 +177,9 @@ class PostgresPositionRecorder(GroupCommitted, PostgresApplicationRecorder):
         return None if row is None else int(row["notification_id"])
 
 
-def rendered(statement: Composable | bytes) -> bytes:
+def rendered(statement: Composable) -> bytes:
     """A statement as the bytes psycopg sends (identifiers quoted without a connection, as psycopg allows)."""
-    return statement if isinstance(statement, bytes) else statement.as_bytes(None)
+    return statement.as_bytes(None)
 
 
 def select_events_statement(base: Composable, gt: bool, lte: bool, desc: bool, limit: bool) -> Composable:
