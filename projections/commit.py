@@ -29,6 +29,7 @@ def commit_batch(db: Database, names: list[str], start: int, end: int, last_time
         apply(cur)
         tracking.advance_all(cur, names, end)
         record_lag(cur, end, last_time)
+        db.announce(cur)
     return True
 
 

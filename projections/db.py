@@ -21,6 +21,9 @@ MEMORY = ":memory:"
 # 40 MB between checkpoints, which readers handle as well.
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 BUSY_TIMEOUT_MS = 10_000  # how long a SQLite connection waits for a lock before giving up
+# On PostgreSQL a transaction that changes what the views answer notifies this channel as it commits,
+# so web processes may keep what they read until the next one (server/status_cache.py).
+READMODELS_CHANNEL = "pantau_readmodels"
 
 
 class Cursor(Protocol):
@@ -166,6 +169,12 @@ class Database:
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
+
+    def announce(self, cur: Cursor) -> None:
+        """Within a write transaction that changes views: tell listening web processes at commit
+        (PostgreSQL only; a SQLite read is local and cheap, so nothing there keeps what it read)."""
+        if self.is_postgres:
+            cur.execute(f"NOTIFY {READMODELS_CHANNEL}")
 
     @contextmanager
     def statement(self) -> Iterator[Cursor]:

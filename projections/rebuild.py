@@ -22,6 +22,7 @@ def reset(worker: Worker, names: Sequence[str], with_indexes: bool = True) -> No
             view.drop(cur)
             view.create(cur, with_indexes=with_indexes)
             tracking.reset(cur, view.name)
+        worker.db.announce(cur)
 
 
 def rebuild(worker: Worker, names: Sequence[str], progress: Callable[[int], None] | None = None) -> int:

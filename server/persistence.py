@@ -7,7 +7,9 @@ Chosen through the library's APPLICATION_RECORDER_TOPIC, so no code branches on 
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import time
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -17,9 +19,13 @@ from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import resolve_topic, retry
-from psycopg.sql import SQL, Composable, Identifier
+from psycopg.sql import SQL, Composable, Identifier, Literal
 
+from server.account_listener import CHANNEL, LEASE_SECONDS, LEASES_TABLE, AccountListener, is_watched, payloads
 from server.write_queue import WriterQueue
+
+LEASE_WAIT_SLACK_SECONDS = 2.0  # beyond LEASE_SECONDS, which already bounds the wait (see _await_listeners)
+log = logging.getLogger(__name__)
 
 
 class GroupCommitted:
@@ -120,6 +126,62 @@ class PostgresPositionRecorder(GroupCommitted, PostgresApplicationRecorder):
         self.max_notification_id_statement = rendered(self.max_notification_id_statement)
         self._notify_statement = rendered(SQL("NOTIFY {0}").format(Identifier(self.channel_name)))
         self._select_events_statements: dict[tuple[bool, bool, bool, bool], bytes] = {}
+        # Accounts cached by web processes stay true through these (server/account_listener.py).
+        leases = SQL("{}.{}").format(Identifier(self.datastore.schema), Identifier(LEASES_TABLE))
+        self.sql_create_statements.append(SQL(
+            "CREATE TABLE IF NOT EXISTS {} (holder text PRIMARY KEY, acked bigint NOT NULL, "
+            "expires_at timestamptz NOT NULL, epoch bigint NOT NULL DEFAULT 0)"
+        ).format(leases))
+        self._account_notify_statement = rendered(SQL("SELECT pg_notify({}, %s)").format(Literal(CHANNEL)))
+        self._lagging_lease_statement = rendered(
+            SQL("SELECT holder FROM {} WHERE expires_at > now() AND acked < %s LIMIT 1").format(leases)
+        )
+
+    def account_listener(self) -> AccountListener:
+        """A listener for this store's account changes, on a connection of its own."""
+        pool = self.datastore.pool
+        return AccountListener(pool.conninfo, pool.kwargs, self.datastore.schema, self.events_table_name)
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """Saved, and once account events are among them, known to every live AccountListener."""
+        ids = super().insert_events(stored_events, **kwargs)
+        if ids:
+            watched = [position for position, event in zip(ids, stored_events, strict=True) if is_watched(event.topic)]
+            if watched:
+                self._await_listeners(max(watched))
+        return ids
+
+    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
+        """The library's ids, then (same transaction) a NOTIFY for the account events among them."""
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        changes = [
+            (position, event.originator_id if isinstance(event.originator_id, UUID) else UUID(event.originator_id))
+            for position, event in zip(ids or (), stored_events, strict=bool(ids))
+            if is_watched(event.topic)
+        ]
+        for payload in payloads(changes):
+            curs.execute(self._account_notify_statement, (payload,))
+        return ids
+
+    def _await_listeners(self, position: int) -> None:
+        """Return once every live lease has acked `position` or expired.
+
+        A listener acks in order and renews every second, so no lease can stay live without acking for
+        longer than LEASE_SECONDS; the slack only covers a slow database. The events are committed by
+        now: if the wait cannot finish, the save still stands, and we say so in the log.
+        """
+        deadline = time.monotonic() + LEASE_SECONDS + LEASE_WAIT_SLACK_SECONDS
+        pause = 0.001
+        while True:
+            with self.datastore.get_connection() as conn:
+                lagging = conn.execute(self._lagging_lease_statement, (position,)).fetchone()
+            if lagging is None:
+                return
+            if time.monotonic() > deadline:
+                log.error("a lease (%s) neither acked position %s nor expired", lagging["holder"], position)
+                return
+            time.sleep(pause)  # a listener acks within milliseconds; polling beats holding a LISTEN per save
+            pause = min(pause * 2, 0.02)
 
     def _notify_channel(self, curs: Any) -> None:
         curs.execute(self._notify_statement)

@@ -205,10 +205,23 @@ def city(cur: Cursor, now: datetime, rules: AlertRules, name: str = "Kota") -> d
 def committee_status(cur: Cursor, code: str, kind: str, now: datetime, rules: AlertRules) -> dict[str, Any] | None:
     """One PPS's status, or one PPK's roll-up with its members; None if the view does not know it.
     One statement either way, so callers may read it outside a transaction (`Database.statement`)."""
+    return committee_answer(committee_facts(cur, code, kind, now, rules), code, kind, now, rules)
+
+
+def committee_facts(cur: Cursor, code: str, kind: str, now: datetime, rules: AlertRules) -> list[dict[str, Any]]:
+    """The stored facts `committee_answer` works from: the committee's row (a PPK: and its members'),
+    with counts. Only the overdue-correction counts depend on `now`."""
     if kind == "PPS":
-        found = statuses(cur, "code = ?", [code], now, rules)
-        return found[0] if found else None
-    members = statuses(cur, "code = ? OR parent = ?", [code, code], now, rules)
+        return _with_counts(cur, "code = ?", [code], now, rules, None)
+    return _with_counts(cur, "code = ? OR parent = ?", [code, code], now, rules, None)
+
+
+def committee_answer(facts: list[dict[str, Any]], code: str, kind: str, now: datetime,
+                     rules: AlertRules) -> dict[str, Any] | None:
+    """`committee_status` from its facts (which it does not change, so they may be kept and reused)."""
+    members = [_finish(row, now, rules) for row in facts]
+    if kind == "PPS":
+        return members[0] if members else None
     head = next((m for m in members if m["code"] == code), None)
     if head is None:
         return None

@@ -36,7 +36,7 @@ from server.domain.errors import PermissionDeniedError
 from server.domain.roles import CITYWIDE_ROLES, Actor
 from server.readmodels import readmodels
 from server.schemas import CommitteeSchema
-from server.services import pantau
+from server.services import pantau, status_cache
 
 bp = Blueprint("status", __name__, url_prefix="/api/v1")
 
@@ -159,6 +159,15 @@ class CommitteeDetailSchema(CommitteeSchema):
 def committee_status_body(code: str, kind: str) -> dict[str, Any]:
     """`status` (and `as_of`) for GET /committees/{code}: live, or replayed for this committee only."""
     query = parse(CommitteeQuerySchema)
+    if query.get("as_of") is None and query.get("min_position") is None:
+        moment, rules = now(), alert_rules()
+
+        def load() -> list[dict[str, Any]]:
+            with readmodels().statement() as cur:
+                return queries.committee_facts(cur, code, kind, moment, rules)
+
+        facts = status_cache().facts(code, kind, moment, load)
+        return {"status": queries.committee_answer(facts, code, kind, moment, rules)}
     with status_store(query, code) as (db, moment, as_of), db.statement() as cur:
         status = queries.committee_status(cur, code, kind, moment, alert_rules())
     return {"status": status, **({"as_of": as_of} if as_of else {})}
