@@ -30,7 +30,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from copy import deepcopy
 from typing import Any
 from uuid import UUID
@@ -76,7 +76,8 @@ def parse_payload(payload: str) -> list[tuple[int, UUID]]:
 class Vouchers:
     """Which accounts this process may serve from memory: the listener's state, without its I/O."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._vouched: dict[UUID, int] = {}
         self._generation = 0  # moves when everything vouched for so far must be forgotten
@@ -86,7 +87,7 @@ class Vouchers:
         self.acked = 0  # the highest log position whose notification was handled
 
     def valid(self) -> bool:
-        return time.monotonic() < self._valid_until
+        return self._clock() < self._valid_until
 
     def vouches(self, account_id: UUID) -> bool:
         """Whether the cached account may be served without asking PostgreSQL."""
@@ -148,6 +149,7 @@ class AccountListener:
         key = uuid.uuid4().hex[:12]
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{key}"
         self._wake_channel = f"pantau_wake_{key}"  # close() notifies it, so the thread stops at once
+        self.application_name = f"pantau-listener {key}"  # as pg_stat_activity shows its connection
         leases = SQL("{}.{}").format(Identifier(schema), Identifier(LEASES_TABLE))
         self._last_position = SQL("SELECT coalesce(max(notification_id), 0) FROM {}.{}").format(
             Identifier(schema), Identifier(events_table)
@@ -193,7 +195,8 @@ class AccountListener:
         return True
 
     def _connect(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5, **self._connect_kwargs)
+        return psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5,
+                               application_name=self.application_name, **self._connect_kwargs)
 
     def _run(self) -> None:
         pause = 0.1

@@ -7,6 +7,7 @@ dropped afterwards). Unset outside CI: PostgreSQL tests skip with a reason. Unde
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,12 +134,41 @@ def seeded(pantau_app: Any) -> Any:
     return pantau_app
 
 
+class HeardWorker:
+    """A projection worker whose `catch_up` returns once the web side's listener has heard of its commits.
+
+    On PostgreSQL a web process keeps committee status facts until a read-model commit is announced to
+    it (server/status_cache.py), a moment after the commit: a reader elsewhere sees changes that moment
+    later. A test reading right after `catch_up` stands for a reader who comes after that moment.
+    """
+
+    def __init__(self, worker: Any, vouchers: Any) -> None:
+        self._worker = worker
+        self._vouchers = vouchers
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._worker, name)
+
+    def catch_up(self, *args: Any, **kwargs: Any) -> int:
+        before = self._vouchers.readmodels_stamp() if self._vouchers is not None else None
+        applied = self._worker.catch_up(*args, **kwargs)
+        if applied and before is not None:
+            deadline = time.monotonic() + 10
+            while self._vouchers.readmodels_stamp() == before:
+                assert time.monotonic() < deadline, "the listener never heard of the worker's commit"
+                time.sleep(0.001)  # polling a condition, not waiting a guessed time
+        return applied
+
+
 @pytest.fixture
 def worker(app: Any, settings: Settings, seeded: Any) -> Iterator[Any]:
     """A projection worker over the same stores, caught up with the seed data."""
     projection_worker = build_worker(settings)
+    vouchers = getattr(seeded, "vouchers", None)  # PostgreSQL: the web side's listener (server/account_listener.py)
+    if vouchers is not None:
+        assert seeded.account_listener.wait_until_valid(10)
     projection_worker.catch_up()
-    yield projection_worker
+    yield HeardWorker(projection_worker, vouchers)
     projection_worker.application.close()
     projection_worker.db.close()
 
