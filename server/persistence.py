@@ -22,6 +22,7 @@ from eventsourcing.utils import resolve_topic, retry
 from psycopg.sql import SQL, Composable, Identifier, Literal
 
 from server.account_listener import CHANNEL, LEASE_SECONDS, LEASES_TABLE, AccountListener, is_watched, payloads
+from server.account_stamp import AccountStamp
 from server.write_queue import WriterQueue
 
 LEASE_WAIT_SLACK_SECONDS = 2.0  # beyond LEASE_SECONDS, which already bounds the wait (see _await_listeners)
@@ -51,6 +52,21 @@ class SQLitePositionRecorder(GroupCommitted, SQLiteApplicationRecorder):
         db_name = self.datastore.pool.db_name
         in_memory = not db_name or ":memory:" in db_name or "mode=memory" in db_name
         self._writers = WriterQueue(None if in_memory else db_name + ".writer")
+        self._stamp_path = None if in_memory else db_name + ".accounts"
+        self._stamp: AccountStamp | None = None  # this recorder's own, to announce account changes with
+
+    def account_watch(self) -> AccountStamp | None:
+        """What lets a process serve accounts from memory (server/account_stamp.py); None in memory."""
+        return None if self._stamp_path is None else AccountStamp(self._stamp_path)
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """Saved (committed), and once account events are among them, announced to every process."""
+        ids = super().insert_events(stored_events, **kwargs)
+        if self._stamp_path is not None and any(is_watched(event.topic) for event in stored_events):
+            if self._stamp is None:
+                self._stamp = AccountStamp(self._stamp_path)
+            self._stamp.changed()
+        return ids
 
     def _insert_groups(self, groups: list[Sequence[StoredEvent]]) -> list[Sequence[int] | None]:
         """Several saves' events in one transaction; each save's notification ids."""
@@ -137,7 +153,7 @@ class PostgresPositionRecorder(GroupCommitted, PostgresApplicationRecorder):
             SQL("SELECT holder FROM {} WHERE expires_at > now() AND acked < %s LIMIT 1").format(leases)
         )
 
-    def account_listener(self) -> AccountListener:
+    def account_watch(self) -> AccountListener:
         """A listener for this store's account changes, on a connection of its own."""
         pool = self.datastore.pool
         return AccountListener(pool.conninfo, pool.kwargs, self.datastore.schema, self.events_table_name)

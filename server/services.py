@@ -7,26 +7,29 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import PersistenceError
 
-from server.account_listener import AccountListener, CoherentRepository, Vouchers
+from server.account_listener import AccountListener, CoherentRepository
+from server.account_stamp import AccountStamp
 from server.config import Settings
 from server.domain.application import PantauApplication
 from server.per_process import per_process, retry_schema_race
-from server.persistence import PostgresPositionRecorder
 from server.status_cache import StatusCache
+
+AccountWatch = AccountListener | AccountStamp
 
 
 class ServingApplication(PantauApplication):
-    """The application of a serving process (web, CLI). On PostgreSQL it serves accounts from memory
-    while an AccountListener vouches for them, so a request's token check needs no round trip."""
+    """The application of a serving process (web, CLI): it serves accounts from memory while its store's
+    account watch vouches for them, so a request's token check costs no query (server/account_listener.py
+    on PostgreSQL, server/account_stamp.py on SQLite)."""
 
     name = PantauApplication.name  # the library names tables (and reads env) after the class otherwise
 
     def construct_repository(self) -> Any:
         repository = super().construct_repository()
-        self.account_listener: AccountListener | None = None
-        if not isinstance(self.recorder, PostgresPositionRecorder) or repository.cache is None:
+        watch = getattr(self.recorder, "account_watch", None)
+        self.account_watch: AccountWatch | None = watch() if watch is not None and repository.cache else None
+        if self.account_watch is None:
             return repository
-        self.account_listener = self.recorder.account_listener()
         return CoherentRepository(
             event_store=repository.event_store,
             snapshot_store=repository.snapshot_store,
@@ -34,17 +37,17 @@ class ServingApplication(PantauApplication):
             fastforward=repository.fastforward,
             fastforward_skipping=repository.fastforward_skipping,
             deepcopy_from_cache=repository.deepcopy_from_cache,
-            vouchers=self.account_listener.vouchers,
+            vouchers=self.account_watch.vouchers,
         )
 
     @property
-    def vouchers(self) -> Vouchers | None:
-        """What this process may serve from memory; None without a listener (SQLite, in memory)."""
-        return self.account_listener.vouchers if self.account_listener is not None else None
+    def vouchers(self) -> Any:
+        """What this process may serve from memory; None without an account watch (in memory)."""
+        return self.account_watch.vouchers if self.account_watch is not None else None
 
     def close(self) -> None:
-        if self.account_listener is not None:
-            self.account_listener.close()
+        if self.account_watch is not None:
+            self.account_watch.close()
         super().close()
 
 

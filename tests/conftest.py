@@ -18,6 +18,7 @@ import pytest
 # Cheap password hashing for tests only (hashes record their own cost, so nothing else changes).
 os.environ.setdefault("PANTAU_PASSWORD_COST", "10")
 
+from server.account_listener import AccountListener
 from server.app import create_app
 from server.config import Settings
 from server.demo import DEMO_ACCOUNTS, ensure_demo_accounts, import_committees
@@ -150,7 +151,7 @@ class HeardWorker:
         return getattr(self._worker, name)
 
     def catch_up(self, *args: Any, **kwargs: Any) -> int:
-        before = self._vouchers.readmodels_stamp() if self._vouchers is not None else None
+        before = self._vouchers.readmodels_stamp() if self._vouchers is not None else None  # None: SQLite
         applied = self._worker.catch_up(*args, **kwargs)
         if applied and before is not None:
             deadline = time.monotonic() + 10
@@ -164,9 +165,9 @@ class HeardWorker:
 def worker(app: Any, settings: Settings, seeded: Any) -> Iterator[Any]:
     """A projection worker over the same stores, caught up with the seed data."""
     projection_worker = build_worker(settings)
-    vouchers = getattr(seeded, "vouchers", None)  # PostgreSQL: the web side's listener (server/account_listener.py)
-    if vouchers is not None:
-        assert seeded.account_listener.wait_until_valid(10)
+    vouchers = seeded.vouchers
+    if isinstance(seeded.account_watch, AccountListener):  # PostgreSQL (server/account_listener.py)
+        assert seeded.account_watch.wait_until_valid(10)
     projection_worker.catch_up()
     yield HeardWorker(projection_worker, vouchers)
     projection_worker.application.close()

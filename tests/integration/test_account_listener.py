@@ -1,5 +1,5 @@
 """Accounts served from memory on PostgreSQL, a revocation still effective at once in every process
-(server/account_listener.py). Two applications on one database stand for two web processes."""
+(server/account_watch.py). Two applications on one database stand for two web processes."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def processes(url: str, tmp_path: Any) -> Iterator[tuple[Any, Any]]:
     first = build_application(settings, ServingApplication)
     second = build_application(settings, ServingApplication)
     try:
-        assert first.account_listener.wait_until_valid(10) and second.account_listener.wait_until_valid(10)
+        assert first.account_watch.wait_until_valid(10) and second.account_watch.wait_until_valid(10)
         first.create_account("admin", PASSWORD, "kpu_admin", None, SYSTEM)
         first.create_account("auditor1", PASSWORD, "auditor", None, SYSTEM)
         yield first, second
@@ -109,7 +109,7 @@ def test_a_save_of_account_events_waits_for_a_listener_that_has_not_heard_of_it(
         second.revoke_token(actor, token)
         revoked.set()
 
-    with first.account_listener.vouchers._lock:
+    with first.account_watch.vouchers._lock:
         thread = threading.Thread(target=revoke)
         thread.start()
         assert not revoked.wait(0.5)
@@ -124,12 +124,12 @@ def test_a_listener_cut_off_trusts_nothing_until_it_holds_a_lease_again(processe
     first, second = processes
     token = login(second)
     first.actor_for_token(token)
-    before = first.account_listener.vouchers.stamp()
+    before = first.account_watch.vouchers.stamp()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-                     (first.account_listener.application_name,))
+                     (first.account_watch.application_name,))
     deadline = time.monotonic() + 10
-    while first.account_listener.vouchers.stamp() == before:  # the thread noticed: generation moved
+    while first.account_watch.vouchers.stamp() == before:  # the thread noticed: generation moved
         assert time.monotonic() < deadline
         time.sleep(0.001)
     reads = CountedReads(first, monkeypatch)
@@ -138,7 +138,7 @@ def test_a_listener_cut_off_trusts_nothing_until_it_holds_a_lease_again(processe
     second.revoke_token(second.actor_for_token(token), token)
     with pytest.raises(PermissionDeniedError):
         first.actor_for_token(token)
-    assert first.account_listener.wait_until_valid(10)
+    assert first.account_watch.wait_until_valid(10)
 
 
 def test_a_crashed_processes_lease_holds_writers_back_only_until_it_expires(processes: Any, url: str) -> None:
@@ -157,5 +157,5 @@ def test_a_closed_listener_removes_its_lease(processes: Any, url: str) -> None:
     first, _ = processes
     with psycopg.connect(url) as conn:
         assert conn.execute(f"SELECT count(*) FROM {LEASES_TABLE}").fetchone() == (2,)
-        first.account_listener.close()
+        first.account_watch.close()
         assert conn.execute(f"SELECT count(*) FROM {LEASES_TABLE}").fetchone() == (1,)
