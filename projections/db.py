@@ -108,6 +108,8 @@ class Database:
         self.postgres_url = postgres_url
         self._local = threading.local()
         self._pool: Any = None
+        self._version_lock = threading.Lock()
+        self._version_connection: sqlite3.Connection | None = None
 
     @classmethod
     def in_memory(cls) -> Database:
@@ -170,9 +172,21 @@ class Database:
             raise
         connection.execute("COMMIT")
 
+    def commit_count(self) -> int | None:
+        """SQLite: a number that changes whenever any other connection, in any process, commits to the
+        file (`PRAGMA data_version` on a connection of its own, which never writes); None on PostgreSQL
+        and in memory. One call into SQLite, where a status read is a query."""
+        if self.is_postgres or str(self.sqlite_path) == MEMORY:
+            return None
+        with self._version_lock:
+            if self._version_connection is None:
+                self._version_connection = sqlite3.connect(self.sqlite_path, isolation_level=None,
+                                                           check_same_thread=False)
+            return int(self._version_connection.execute("PRAGMA data_version").fetchone()[0])
+
     def announce(self, cur: Cursor) -> None:
         """Within a write transaction that changes views: tell listening web processes at commit
-        (PostgreSQL only; a SQLite read is local and cheap, so nothing there keeps what it read)."""
+        (PostgreSQL only: on SQLite they see every commit through `commit_count`)."""
         if self.is_postgres:
             cur.execute(f"NOTIFY {READMODELS_CHANNEL}")
 
@@ -194,3 +208,7 @@ class Database:
         if connection is not None:
             connection.close()
             self._local.connection = None
+        with self._version_lock:
+            if self._version_connection is not None:
+                self._version_connection.close()
+                self._version_connection = None

@@ -205,7 +205,7 @@ class AccountListener:
                 with self._connect() as conn:
                     self._serve(conn)
                     pause = 0.1
-            except psycopg.Error as error:
+            except Exception as error:  # whatever stopped it, start over: never die silently
                 log.warning("account listener: %s; serving accounts from PostgreSQL until it reconnects",
                             type(error).__name__)
             finally:

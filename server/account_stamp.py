@@ -49,9 +49,5 @@ class AccountStamp:
     def vouches(self, account_id: UUID) -> bool:
         return self._vouched.get(account_id) == self._map[:SIZE]
 
-    def readmodels_stamp(self) -> None:
-        """Read models on SQLite are read locally at every request (server/status_cache.py)."""
-        return None
-
     def close(self) -> None:
         self._map.close()

@@ -12,6 +12,7 @@ from server.account_stamp import AccountStamp
 from server.config import Settings
 from server.domain.application import PantauApplication
 from server.per_process import per_process, retry_schema_race
+from server.readmodels import readmodels
 from server.status_cache import StatusCache
 
 AccountWatch = AccountListener | AccountStamp
@@ -63,4 +64,11 @@ def pantau() -> PantauApplication:
 
 def status_cache() -> StatusCache:
     """This process's committee status facts (server/status_cache.py)."""
-    return per_process("pantau.status_cache", lambda settings: StatusCache(getattr(pantau(), "vouchers", None)))
+
+    def build(_: Settings) -> StatusCache:
+        watch = getattr(pantau(), "account_watch", None)
+        if isinstance(watch, AccountListener):
+            return StatusCache(watch.vouchers.readmodels_stamp)
+        return StatusCache(readmodels().commit_count)
+
+    return per_process("pantau.status_cache", build)

@@ -135,41 +135,39 @@ def seeded(pantau_app: Any) -> Any:
     return pantau_app
 
 
-class HeardWorker:
-    """A projection worker whose `catch_up` returns once the web side's listener has heard of its commits.
+def heard_when_done(catch_up: Any, heard: Any) -> Any:
+    """`Worker.catch_up`, returning once the web side's listener has heard of its commits (PostgreSQL).
 
-    On PostgreSQL a web process keeps committee status facts until a read-model commit is announced to
-    it (server/status_cache.py), a moment after the commit: a reader elsewhere sees changes that moment
-    later. A test reading right after `catch_up` stands for a reader who comes after that moment.
+    There a web process keeps committee status facts until a read-model commit is announced to it
+    (server/status_cache.py), a moment after the commit: a reader elsewhere sees changes that moment
+    later. A test reading right after `catch_up` stands for a reader who comes after that moment. (On
+    SQLite the web side learns of a commit when it reads next: nothing to wait for.)
     """
 
-    def __init__(self, worker: Any, vouchers: Any) -> None:
-        self._worker = worker
-        self._vouchers = vouchers
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._worker, name)
-
-    def catch_up(self, *args: Any, **kwargs: Any) -> int:
-        before = self._vouchers.readmodels_stamp() if self._vouchers is not None else None  # None: SQLite
-        applied = self._worker.catch_up(*args, **kwargs)
+    def caught_up(*args: Any, **kwargs: Any) -> int:
+        before = heard()
+        applied = catch_up(*args, **kwargs)
         if applied and before is not None:
             deadline = time.monotonic() + 10
-            while self._vouchers.readmodels_stamp() == before:
+            while heard() == before:
                 assert time.monotonic() < deadline, "the listener never heard of the worker's commit"
                 time.sleep(0.001)  # polling a condition, not waiting a guessed time
         return applied
+
+    return caught_up
 
 
 @pytest.fixture
 def worker(app: Any, settings: Settings, seeded: Any) -> Iterator[Any]:
     """A projection worker over the same stores, caught up with the seed data."""
     projection_worker = build_worker(settings)
-    vouchers = seeded.vouchers
     if isinstance(seeded.account_watch, AccountListener):  # PostgreSQL (server/account_listener.py)
         assert seeded.account_watch.wait_until_valid(10)
+        projection_worker.catch_up = heard_when_done(  # type: ignore[method-assign]
+            projection_worker.catch_up, seeded.account_watch.vouchers.readmodels_stamp
+        )
     projection_worker.catch_up()
-    yield HeardWorker(projection_worker, vouchers)
+    yield projection_worker
     projection_worker.application.close()
     projection_worker.db.close()
 

@@ -6,6 +6,7 @@ import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from projections.db import Database
 from projections.read import AlertRules
 from projections.read.status import committee_answer
 from server.account_listener import Vouchers
@@ -31,8 +32,8 @@ def leased() -> Vouchers:
     return vouchers
 
 
-def test_without_a_listener_every_read_loads() -> None:
-    cache, load = StatusCache(None), Loads()
+def test_while_the_stamp_says_nothing_every_read_loads() -> None:
+    cache, load = StatusCache(lambda: None), Loads()
     cache.facts(PPS, "PPS", T0, load)
     cache.facts(PPS, "PPS", T0, load)
     assert load.count == 2
@@ -40,7 +41,7 @@ def test_without_a_listener_every_read_loads() -> None:
 
 def test_facts_are_kept_until_a_read_model_commit_is_announced() -> None:
     vouchers = leased()
-    cache, load = StatusCache(vouchers), Loads()
+    cache, load = StatusCache(vouchers.readmodels_stamp), Loads()
     first = cache.facts(PPS, "PPS", T0, load)
     assert cache.facts(PPS, "PPS", T0 + timedelta(seconds=0.5), load) is first and load.count == 1
     vouchers.readmodels_changed()
@@ -48,7 +49,7 @@ def test_facts_are_kept_until_a_read_model_commit_is_announced() -> None:
 
 
 def test_facts_are_kept_at_most_facts_seconds_of_the_readers_clock() -> None:
-    cache, load = StatusCache(leased()), Loads()
+    cache, load = StatusCache(leased().readmodels_stamp), Loads()
     cache.facts(PPS, "PPS", T0, load)
     cache.facts(PPS, "PPS", T0 + timedelta(seconds=FACTS_SECONDS), load)
     cache.facts(PPS, "PPS", T0 - timedelta(seconds=FACTS_SECONDS), load)  # a clock set back counts too
@@ -57,7 +58,7 @@ def test_facts_are_kept_at_most_facts_seconds_of_the_readers_clock() -> None:
 
 def test_nothing_is_kept_while_the_lease_does_not_hold() -> None:
     vouchers = leased()
-    cache, load = StatusCache(vouchers), Loads()
+    cache, load = StatusCache(vouchers.readmodels_stamp), Loads()
     vouchers.lapse()
     cache.facts(PPS, "PPS", T0, load)
     vouchers.renewed(0.0, lapsed=True)
@@ -66,7 +67,7 @@ def test_nothing_is_kept_while_the_lease_does_not_hold() -> None:
 
 
 def test_a_committee_asked_as_another_kind_loads_again() -> None:
-    cache, load = StatusCache(leased()), Loads()
+    cache, load = StatusCache(leased().readmodels_stamp), Loads()
     cache.facts(PPS, "PPS", T0, load)
     cache.facts(PPS, "PPK", T0, load)
     assert load.count == 2
@@ -90,3 +91,27 @@ def test_answering_from_facts_leaves_them_as_they_were() -> None:
     answer["alerts"].clear()
     assert committee_answer(facts, "19.71.01", "PPK", T0, AlertRules()) != answer
     assert facts == before
+
+
+def test_on_sqlite_any_commit_to_the_read_model_file_moves_the_stamp(tmp_path: Any) -> None:
+    """Exact, and across processes: SQLite counts commits made by every other connection to the file."""
+    reader, writer = Database(sqlite_path=tmp_path / "rm.sqlite3"), Database(sqlite_path=tmp_path / "rm.sqlite3")
+    try:
+        with writer.transaction(write=True) as cur:
+            cur.execute("CREATE TABLE t (x INTEGER)")
+        cache, load = StatusCache(reader.commit_count), Loads()
+        cache.facts(PPS, "PPS", T0, load)
+        cache.facts(PPS, "PPS", T0, load)
+        assert load.count == 1
+        with writer.transaction(write=True) as cur:
+            cur.execute("INSERT INTO t VALUES (1)")
+        cache.facts(PPS, "PPS", T0, load)
+        assert load.count == 2
+        with reader.transaction(write=True) as cur:  # the reader's own connections count too
+            cur.execute("INSERT INTO t VALUES (2)")
+        cache.facts(PPS, "PPS", T0, load)
+        assert load.count == 3
+        assert Database.in_memory().commit_count() is None
+    finally:
+        reader.close()
+        writer.close()
