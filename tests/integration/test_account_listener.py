@@ -6,13 +6,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import psycopg
 import pytest
 
-from server.account_listener import LEASES_TABLE
+from server.account_listener import LEASES_TABLE, AccountListener
 from server.config import Settings
 from server.domain.base import SYSTEM
 from server.domain.errors import PermissionDeniedError
@@ -27,20 +28,27 @@ def url(postgres_database: str) -> str:
     return postgres_database
 
 
-@pytest.fixture
-def processes(url: str, tmp_path: Any) -> Iterator[tuple[Any, Any]]:
-    """Two serving applications (as two web processes would hold), each with its lease, and two accounts."""
-    settings = Settings(instance_path=tmp_path / "instance", database_url=url)
+@contextmanager
+def two_processes(settings: Settings) -> Iterator[tuple[Any, Any]]:
+    """Two serving applications on one store, as two web processes hold them, and two accounts."""
     first = build_application(settings, ServingApplication)
     second = build_application(settings, ServingApplication)
     try:
-        assert first.account_watch.wait_until_valid(10) and second.account_watch.wait_until_valid(10)
+        for application in (first, second):
+            if isinstance(application.account_watch, AccountListener):
+                assert application.account_watch.wait_until_valid(10)
         first.create_account("admin", PASSWORD, "kpu_admin", None, SYSTEM)
         first.create_account("auditor1", PASSWORD, "auditor", None, SYSTEM)
         yield first, second
     finally:
         first.close()
         second.close()
+
+
+@pytest.fixture
+def processes(url: str, tmp_path: Any) -> Iterator[tuple[Any, Any]]:
+    with two_processes(Settings(instance_path=tmp_path / "instance", database_url=url)) as both:
+        yield both
 
 
 def login(application: Any, username: str = "auditor1") -> str:

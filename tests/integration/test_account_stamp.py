@@ -13,24 +13,16 @@ from server.config import Settings
 from server.demo import import_committees
 from server.domain.base import SYSTEM
 from server.domain.errors import PermissionDeniedError
-from server.services import ServingApplication, build_application
+from server.services import ServingApplication
 from tests.conftest import PPS
 from tests.factories import visit_body
-from tests.integration.test_account_listener import PASSWORD, CountedReads, login
+from tests.integration.test_account_listener import PASSWORD, CountedReads, login, two_processes
 
 
 @pytest.fixture
 def processes(tmp_path: Any) -> Iterator[tuple[Any, Any]]:
-    settings = Settings(instance_path=tmp_path / "instance")
-    first = build_application(settings, ServingApplication)
-    second = build_application(settings, ServingApplication)
-    try:
-        first.create_account("admin", PASSWORD, "kpu_admin", None, SYSTEM)
-        first.create_account("auditor1", PASSWORD, "auditor", None, SYSTEM)
-        yield first, second
-    finally:
-        first.close()
-        second.close()
+    with two_processes(Settings(instance_path=tmp_path / "instance")) as both:
+        yield both
 
 
 def test_a_vouched_for_account_is_served_without_asking_the_store(processes: Any, monkeypatch: Any) -> None:
