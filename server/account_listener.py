@@ -1,8 +1,8 @@
 """Accounts served from memory on PostgreSQL, with a revocation still effective at once everywhere.
 
-Every authenticated request reads its account. On SQLite that read is a local call; on PostgreSQL it
-is a network round trip per request (the library's fast-forward of the cached aggregate), a third of a
-committee read's cost. Skipping it is safe only if no process can go on trusting an account after a
+Every authenticated request needs its account as it stands. Reading it from the store each time (the
+library's fast-forward of the cached aggregate) is, on PostgreSQL, a network round trip per request: a
+third of a committee read's cost. (SQLite's processes share one machine and use server/account_stamp.py.) Skipping it is safe only if no process can go on trusting an account after a
 change to it (a revoked token, a deactivation) has been answered. That is what this module keeps:
 
 - Every save of account events also sends `NOTIFY pantau_accounts` with their log positions, in the
@@ -13,7 +13,7 @@ change to it (a revoked token, a deactivation) has been answered. That is what t
 - The save does not return until every live lease has acked its positions or expired. So once a
   revocation is answered, every process has either forgotten the account or stopped trusting its memory.
 - A process trusts its memory of an account only while its own lease is valid by its own clock, which
-  runs out before PostgreSQL's (`MARGIN`), and only if it loaded the account after its lease began and
+  runs out before PostgreSQL's (`MARGIN_SECONDS`), and only if it loaded the account after its lease began and
   no notification arrived during the load. A lease that lapsed in PostgreSQL's view (`epoch` moved)
   forgets everything, so a listener that stalled cannot resurrect what it vouched for before.
 
