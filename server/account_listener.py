@@ -2,8 +2,9 @@
 
 Every authenticated request needs its account as it stands. Reading it from the store each time (the
 library's fast-forward of the cached aggregate) is, on PostgreSQL, a network round trip per request: a
-third of a committee read's cost. (SQLite's processes share one machine and use server/account_stamp.py.) Skipping it is safe only if no process can go on trusting an account after a
-change to it (a revoked token, a deactivation) has been answered. That is what this module keeps:
+third of a committee read's cost. (SQLite's processes share one machine: server/account_stamp.py.)
+Skipping it is safe only if no process can go on trusting an account after a change to it (a revoked
+token, a deactivation) has been answered. That is what this module keeps:
 
 - Every save of account events also sends `NOTIFY pantau_accounts` with their log positions, in the
   same transaction (server/persistence.py).
