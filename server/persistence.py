@@ -172,7 +172,7 @@ class PostgresPositionRecorder(GroupCommitted, PostgresApplicationRecorder):
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         changes = [
             (position, event.originator_id if isinstance(event.originator_id, UUID) else UUID(event.originator_id))
-            for position, event in zip(ids or (), stored_events, strict=bool(ids))
+            for position, event in zip(ids, stored_events, strict=True)  # RETURNING: one id per event
             if is_watched(event.topic)
         ]
         for payload in payloads(changes):

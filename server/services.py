@@ -57,16 +57,16 @@ def build_application(settings: Settings, cls: type[PantauApplication] = PantauA
     return retry_schema_race(lambda: cls(env=settings.eventstore_env()), (PersistenceError, psycopg.Error))
 
 
-def pantau() -> PantauApplication:
+def pantau() -> ServingApplication:
     """This process's application for the current Flask app."""
-    return per_process("pantau", lambda settings: build_application(settings, ServingApplication))
+    return per_process("pantau", lambda settings: build_application(settings, ServingApplication))  # type: ignore[return-value]
 
 
 def status_cache() -> StatusCache:
     """This process's committee status facts (server/status_cache.py)."""
 
     def build(_: Settings) -> StatusCache:
-        watch = getattr(pantau(), "account_watch", None)
+        watch = pantau().account_watch
         if isinstance(watch, AccountListener):
             return StatusCache(watch.vouchers.readmodels_stamp)
         return StatusCache(readmodels().commit_count)
